@@ -1,0 +1,46 @@
+"""Assertions shared by the tests (importable: tests/ is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+import xpnet
+from xpnet.backend import Backend, to_numpy
+
+#: Relative tolerance for values computed in each dtype.
+RTOL = {"float64": 1e-10, "float32": 1e-5, "float16": 1e-2}
+
+
+def dtype_name(xp: Any, dtype: Any) -> str:
+    """'float32' for namespace `xp`'s float32 dtype object."""
+    for name in ("float64", "float32", "float16", "int64", "int32", "uint8", "bool"):
+        if getattr(xp, name, None) == dtype:
+            return name
+    raise AssertionError(f"unexpected dtype {dtype}")
+
+
+def assert_array(actual: Any, *, backend: Backend, dtype: Any, shape: tuple[int, ...]) -> None:
+    """Check that `actual` is an array of `backend`'s namespace and device, `dtype` and `shape`."""
+    assert array_api_compat.array_namespace(actual) is backend.xp, type(actual)
+    assert str(xpnet.backend.device(actual)) == str(backend.device)
+    assert actual.dtype == dtype, (actual.dtype, dtype)
+    assert tuple(actual.shape) == tuple(shape), (actual.shape, shape)
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    backend: Backend,
+    dtype: Any,
+    rtol: float | None = None,
+    atol: float = 0.0,
+) -> None:
+    """Check namespace, device, dtype and shape, then the values."""
+    expected = np.asarray(expected)
+    assert_array(actual, backend=backend, dtype=dtype, shape=expected.shape)
+    tol = RTOL.get(dtype_name(backend.xp, dtype), 0.0) if rtol is None else rtol
+    np.testing.assert_allclose(to_numpy(actual), expected, rtol=tol, atol=atol)

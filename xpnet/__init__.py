@@ -1,0 +1,60 @@
+"""xpnet: the neural-network-learning chapter of *Deep Learning from Scratch*,
+written once against the Python array API standard.
+
+The same code runs on NumPy, CuPy, PyTorch, JAX and array-api-strict. Pick a
+backend with :func:`set_backend` / :func:`use_backend` (or ``XPNET_BACKEND``);
+functions follow their input arrays.
+
+Examples
+--------
+>>> import xpnet
+>>> with xpnet.use_backend("numpy"):
+...     y = xpnet.softmax(xpnet.asarray([[0.3, 2.9, 4.0]], dtype="float64"))
+>>> xpnet.to_numpy(y).round(3)
+array([[0.018, 0.245, 0.737]])
+"""
+
+from . import random
+from .backend import (
+    BACKENDS,
+    Backend,
+    asarray,
+    get_backend,
+    set_backend,
+    to_numpy,
+    use_backend,
+)
+from .functions import (
+    cross_entropy_error,
+    identity_function,
+    mean_squared_error,
+    relu,
+    sigmoid,
+    softmax,
+    step_function,
+)
+from .gradient import gradient_descent, numerical_diff, numerical_gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "__version__",
+    "asarray",
+    "cross_entropy_error",
+    "get_backend",
+    "gradient_descent",
+    "identity_function",
+    "mean_squared_error",
+    "numerical_diff",
+    "numerical_gradient",
+    "random",
+    "relu",
+    "set_backend",
+    "sigmoid",
+    "softmax",
+    "step_function",
+    "to_numpy",
+    "use_backend",
+]

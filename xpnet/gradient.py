@@ -1,0 +1,220 @@
+"""Numerical differentiation and gradient descent, for any array library.
+
+Examples
+--------
+>>> import numpy as np
+>>> from xpnet import numerical_gradient, gradient_descent
+>>> def function_2(x):
+...     return x[0] ** 2 + x[1] ** 2
+>>> numerical_gradient(function_2, np.array([3.0, 4.0])).round(6)
+array([6., 8.])
+>>> gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=100)
+array([-6.11110793e-10,  8.14814391e-10])
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import array_api_extra as xpx
+
+from .backend import device, is_writeable, namespace
+
+__all__ = ["default_step", "gradient_descent", "numerical_diff", "numerical_gradient"]
+
+
+def default_step(xp: ModuleType, dtype: Any) -> float:
+    """The finite-difference step used when ``h=None``: ``max(1e-4, eps ** (1/3))``.
+
+    A central difference has truncation error about ``h**2 * |f'''| / 6`` and
+    rounding error about ``eps * |f| / h``; their sum is smallest near
+    ``h = eps ** (1/3)``. For float64 (eps 2.2e-16) that is 6e-6, and the
+    chapter's 1e-4 is just as good (both errors stay below 1e-8), so it is
+    kept. For float32 (eps 1.2e-7) the optimum is 4.9e-3: the chapter's 1e-4
+    would lose about three of float32's seven digits to rounding. For
+    float16 (eps 9.8e-4) it is 0.099.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_compat.numpy as xp
+    >>> default_step(xp, xp.float64), round(default_step(xp, xp.float32), 4)
+    (0.0001, 0.0049)
+    """
+    return max(1e-4, float(xp.finfo(dtype).eps) ** (1 / 3))
+
+
+def _check_float_array(xp: ModuleType, x: Any, name: str) -> None:
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(
+            f"`{name}` must be a real floating-point array: finite differences of integers "
+            f"are meaningless. Received: {name}.dtype={x.dtype}. "
+            f"Convert it with xpnet.asarray(..., dtype='float64')."
+        )
+
+
+def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
+    """The derivative of `f` at `x` by central difference: ``(f(x+h) - f(x-h)) / 2h``.
+
+    The central difference is exact for quadratics and its error shrinks as
+    ``h**2``; the forward difference ``(f(x+h) - f(x)) / h`` only as ``h``.
+    A step as small as 1e-50 fails outright: ``x + 1e-50 == x`` in float64.
+
+    Examples
+    --------
+    >>> def function_1(x):
+    ...     return 0.01 * x**2 + 0.1 * x
+    >>> round(numerical_diff(function_1, 5.0), 10), round(numerical_diff(function_1, 10.0), 10)
+    (0.2, 0.3)
+    """
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def numerical_gradient(f: Callable[[Any], Any], x: Any, h: float | None = None) -> Any:
+    """The gradient of scalar function `f` at array `x`, by central differences.
+
+    ``grad[i] = (f(x + h e_i) - f(x - h e_i)) / 2h`` for every element ``i``
+    of `x`, which may have any number of dimensions.
+
+    Parameters
+    ----------
+    f : callable
+        Maps an array shaped like `x` to a scalar (a 0-d array or a float).
+    x : array, real floating
+        Where to differentiate.
+    h : float, optional
+        The step; None picks one for `x`'s dtype (see :func:`default_step`).
+
+    Returns
+    -------
+    array shaped like `x`, in its library, device and dtype.
+
+    Notes
+    -----
+    On writable arrays (NumPy, CuPy, PyTorch, array-api-strict), `x` itself is
+    perturbed one element at a time, so ``f = lambda W: net.loss(x, t)`` works
+    as in the chapter even though it ignores its argument. Every element is
+    restored bit for bit afterwards, also when `f` raises. Immutable arrays
+    (JAX) cannot be perturbed in place: `f` gets perturbed copies and must use
+    its argument; a warning says so when every component comes out zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> numerical_gradient(lambda x: x[0] ** 2 + x[1] ** 2, np.array([3.0, 0.0])).round(6)
+    array([6., 0.])
+    """
+    xp = namespace(x)
+    _check_float_array(xp, x, "x")
+    step = default_step(xp, x.dtype) if h is None else float(h)
+    if is_writeable(x):
+        parts = _perturb_in_place(xp, f, x, step)
+    else:
+        parts = _perturb_copies(xp, f, x, step)
+    if not parts:
+        return xp.zeros_like(x)
+    grad = xp.reshape(xp.stack(parts), x.shape)
+    if not is_writeable(x) and _perturbation_ignored(xp, grad, x, step):
+        warnings.warn(
+            "numerical_gradient: every partial derivative is exactly 0. The array is "
+            "immutable (e.g. JAX), so `f` is called with perturbed copies of `x`; "
+            "if `f` ignores its argument (as in `lambda W: net.loss(x, t)`), "
+            "it never sees the perturbation. Make `f` use its argument.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return grad
+
+
+def _perturbation_ignored(xp: ModuleType, grad: Any, x: Any, h: float) -> bool:
+    """Every derivative is 0 although some element of `x` moves by `h`."""
+    return not bool(xp.any(grad != 0)) and bool(xp.any(x + h != x))
+
+
+def _scalar(xp: ModuleType, value: Any, like: Any) -> Any:
+    """`value` (a float or 0-d array) as a 0-d array of `like`'s dtype and device."""
+    return xp.asarray(value, dtype=like.dtype, device=device(like))
+
+
+def _perturb_in_place(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float) -> list[Any]:
+    parts = []
+    for index in itertools.product(*(range(n) for n in x.shape)):
+        original = xp.asarray(x[index], copy=True)  # x[index] may be a view
+        try:
+            x[index] = original + h
+            f_plus = f(x)
+            x[index] = original - h
+            f_minus = f(x)
+        finally:
+            x[index] = original
+        parts.append(_scalar(xp, (f_plus - f_minus) / (2 * h), x))
+    return parts
+
+
+def _perturb_copies(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float) -> list[Any]:
+    flat = xp.reshape(x, (-1,))
+    parts = []
+    for i in range(flat.shape[0]):
+        f_plus = f(xp.reshape(xpx.at(flat, i).add(h, copy=True), x.shape))
+        f_minus = f(xp.reshape(xpx.at(flat, i).subtract(h, copy=True), x.shape))
+        parts.append(_scalar(xp, (f_plus - f_minus) / (2 * h), x))
+    return parts
+
+
+def gradient_descent(
+    f: Callable[[Any], Any],
+    init_x: Any,
+    lr: float = 0.01,
+    step_num: int = 100,
+    history: bool = False,
+) -> Any:
+    """Minimise `f` by ``step_num`` steps of ``x <- x - lr * numerical_gradient(f, x)``.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of an array shaped like `init_x`.
+    init_x : array, real floating
+        The starting point; it is never modified.
+    lr : float
+        The learning rate (step size).
+    step_num : int
+        How many steps to take.
+    history : bool
+        Also return every point visited before each step, as an array of shape
+        ``(step_num, *init_x.shape)``.
+
+    Returns
+    -------
+    x : array shaped like `init_x`
+    history : array, only when ``history=True``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda x: x[0] ** 2 + x[1] ** 2
+    >>> x, path = gradient_descent(f, np.array([-3.0, 4.0]), lr=10.0, history=True)
+    >>> path.shape, bool(abs(x[0]) > 1e12)
+    ((100, 2), True)
+    """
+    xp = namespace(init_x)
+    _check_float_array(xp, init_x, "init_x")
+    steps = operator.index(step_num)
+    if steps < 0:
+        raise ValueError(f"`step_num` must be non-negative. Received: {step_num}.")
+    x = xp.asarray(init_x, copy=True)
+    visited = []
+    for _ in range(steps):
+        if history:
+            visited.append(x)
+        x = x - lr * numerical_gradient(f, x)
+    if not history:
+        return x
+    if not visited:
+        return x, xp.empty((0, *x.shape), dtype=x.dtype, device=device(x))
+    return x, xp.stack(visited)
