@@ -14,7 +14,7 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import random
+from . import datasets, layers, random
 from .backend import (
     BACKENDS,
     Backend,
@@ -24,6 +24,7 @@ from .backend import (
     to_numpy,
     use_backend,
 )
+from .datasets import load_mnist
 from .functions import (
     cross_entropy_error,
     identity_function,
@@ -33,19 +34,31 @@ from .functions import (
     softmax,
     step_function,
 )
+from .gradcheck import gradcheck
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
+from .nets import SimpleNet, TwoLayerNet
+from .optim import SGD
+from .train import History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
+    "SGD",
     "Backend",
+    "History",
+    "SimpleNet",
+    "TwoLayerNet",
     "__version__",
     "asarray",
     "cross_entropy_error",
+    "datasets",
     "get_backend",
+    "gradcheck",
     "gradient_descent",
     "identity_function",
+    "layers",
+    "load_mnist",
     "mean_squared_error",
     "numerical_diff",
     "numerical_gradient",
@@ -56,5 +69,6 @@ __all__ = [
     "softmax",
     "step_function",
     "to_numpy",
+    "train",
     "use_backend",
 ]

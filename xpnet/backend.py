@@ -39,6 +39,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "asarray",
+    "available_devices",
     "default_index_dtype",
     "device",
     "float64_available",
@@ -344,6 +345,38 @@ def use_backend(name: str | Backend, device: Any = None) -> Iterator[Backend]:
 
 # ---------------------------------------------------------------------------
 # Arrays: namespaces, devices, dtypes and moving data
+
+
+def available_devices(name: str) -> list[str]:
+    """Device strings usable with backend `name` on this machine (imports the library).
+
+    Examples
+    --------
+    >>> available_devices("numpy")
+    ['cpu']
+    """
+    _load_namespace(name)
+    if name == "numpy":
+        return ["cpu"]
+    if name == "cupy":
+        import cupy
+
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception:  # no driver
+            count = 0
+        return [f"cuda:{i}" for i in range(count)]
+    if name == "torch":
+        import torch
+
+        return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if name == "jax":
+        import jax
+
+        return [
+            f"{'cuda' if d.platform == 'gpu' else d.platform}:{d.id}" for d in jax.devices()
+        ] + ([] if jax.default_backend() == "cpu" else [f"cpu:{d.id}" for d in jax.devices("cpu")])
+    return ["cpu", "device1", "device2"]
 
 
 def namespace(*arrays: Any) -> ModuleType:

@@ -256,12 +256,16 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     y, t, labels = _as_batch(xp, y, t)
     if labels:
         check_labels(t, y.shape[-1])
-        return cross_entropy_from_labels(xp, y, t)
-    return -xp.sum(xp.astype(t, y.dtype) * xp.log(y + LOG_EPS)) / y.shape[0]
+    return batch_cross_entropy(xp, y, t)
 
 
-def cross_entropy_from_labels(xp: ModuleType, y: Any, t: Any) -> Any:
-    """Cross-entropy of a batch `y` (N, C) and valid labels `t` (N,), unchecked."""
+def batch_cross_entropy(xp: ModuleType, y: Any, t: Any) -> Any:
+    """Cross-entropy of a batch `y` (N, C) against valid labels (N,) or one-hot (N, C).
+
+    No checks: for callers that validated their data once already.
+    """
+    if t.ndim == y.ndim:
+        return -xp.sum(xp.astype(t, y.dtype) * xp.log(y + LOG_EPS)) / y.shape[0]
     index = default_index_dtype(xp, device(t))
     if t.dtype != index:  # torch gathers with int64 only
         t = xp.astype(t, index)
