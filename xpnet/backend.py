@@ -42,6 +42,7 @@ __all__ = [
     "available_devices",
     "default_index_dtype",
     "device",
+    "dtype_name",
     "float64_available",
     "get_backend",
     "index_dtype",
@@ -444,6 +445,22 @@ def resolve_dtype(b: Backend, dtype: Any = None, default: str = "float32") -> An
             + (": set JAX_ENABLE_X64=1 before starting Python." if b.name == "jax" else ".")
         )
     return obj
+
+
+def dtype_name(x: Any) -> str:
+    """The standard name of `x`'s dtype ('float32', 'int64', ...), on any library.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dtype_name(np.zeros(2, dtype=np.float32))
+    'float32'
+    """
+    xp = namespace(x)
+    for name in _DTYPE_NAMES:
+        if getattr(xp, name, None) == x.dtype:
+            return name
+    raise TypeError(f"Unsupported dtype {x.dtype}.")
 
 
 def float64_available(b: Backend) -> bool:

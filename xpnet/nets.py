@@ -27,7 +27,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ._io import check_writable_path, load_npz, save_npz
-from .backend import Backend, asarray, namespace, resolve_backend, resolve_dtype, to_numpy
+from .backend import (
+    Backend,
+    asarray,
+    dtype_name,
+    namespace,
+    resolve_backend,
+    resolve_dtype,
+    to_numpy,
+)
 from .functions import batch_cross_entropy, check_labels, cross_entropy_error, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -298,7 +306,7 @@ class TwoLayerNet:
             "hidden_size": self.hidden_size,
             "output_size": self.output_size,
             "activation": self.activation,
-            "dtype": _dtype_name(self.params["W1"]),
+            "dtype": dtype_name(self.params["W1"]),
         }
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -367,10 +375,6 @@ class TwoLayerNet:
             for name in PARAM_NAMES
         }
         return net
-
-
-def _dtype_name(x: Any) -> str:
-    return to_numpy(x[:0]).dtype.name
 
 
 def _read_architecture(arrays: dict[str, Any], source: str) -> dict[str, Any]:

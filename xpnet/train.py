@@ -243,7 +243,7 @@ class _Trainer:
                 f"{path}: the checkpoint is for {meta['architecture']}, not this network "
                 f"({self.net.architecture()})."
             )
-        fixed = ("batch_size", "eval_every", "grad", "seed", "train_size", "lr")
+        fixed = ("iters", "batch_size", "eval_every", "grad", "seed", "train_size", "lr")
         changed = [k for k in fixed if meta["config"].get(k) != self.config[k]]
         if changed:
             detail = ", ".join(

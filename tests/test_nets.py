@@ -1,0 +1,209 @@
+"""SimpleNet and TwoLayerNet: initialisation, forward, gradients, saving."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from helpers import assert_array, assert_close
+
+import xpnet
+from xpnet.backend import float64_available, index_dtype, to_numpy
+
+
+@pytest.fixture
+def f64(backend):
+    if not float64_available(backend):
+        pytest.skip("needs float64")
+    return backend.xp.float64
+
+
+def small_problem(backend, dtype, n=6, d=5, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = xpnet.asarray(rng.random((n, d)), dtype=dtype)
+    t = xpnet.asarray(rng.integers(0, c, size=n), dtype=index_dtype(backend))
+    return x, t
+
+
+def test_initial_weights_are_the_same_on_every_backend(backend, dtype) -> None:
+    net = xpnet.TwoLayerNet(784, 50, 10, seed=42, dtype=dtype)
+    rng = np.random.default_rng(42)
+    W1 = rng.standard_normal((784, 50)) * 0.01
+    W2 = rng.standard_normal((50, 10)) * 0.01
+    assert_close(net.params["W1"], W1, backend=backend, dtype=dtype)
+    assert_close(net.params["W2"], W2, backend=backend, dtype=dtype)
+    assert_close(net.params["b1"], np.zeros(50), backend=backend, dtype=dtype, rtol=0)
+    assert_close(net.params["b2"], np.zeros(10), backend=backend, dtype=dtype, rtol=0)
+
+
+def test_default_dtype_is_float32(backend) -> None:
+    net = xpnet.TwoLayerNet(4, 3, 2, seed=0)
+    assert_array(net.params["W1"], backend=backend, dtype=backend.xp.float32, shape=(4, 3))
+
+
+def test_predict_loss_accuracy(backend, dtype) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, weight_init_std=1.0, seed=0, dtype=dtype)
+    x, t = small_problem(backend, dtype)
+    probs = net.predict(x)
+    assert_close(backend.xp.sum(probs, axis=1), np.ones(6), backend=backend, dtype=dtype, rtol=1e-5)
+    ref = to_numpy(probs)
+    labels = to_numpy(t)
+    expected_loss = -np.mean(np.log(ref[np.arange(6), labels] + 1e-7))
+    assert_close(net.loss(x, t), expected_loss, backend=backend, dtype=dtype, rtol=1e-5)
+    expected_acc = np.mean(ref.argmax(axis=1) == labels)
+    assert_close(net.accuracy(x, t), expected_acc, backend=backend, dtype=dtype)
+    one_hot = xpnet.asarray(np.eye(3)[labels], dtype=dtype)
+    assert_close(net.accuracy(x, one_hot), expected_acc, backend=backend, dtype=dtype)
+    assert_close(net.loss(x, one_hot), expected_loss, backend=backend, dtype=dtype, rtol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_gradcheck_float64(backend, f64, activation) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, weight_init_std=1.0, activation=activation, seed=3, dtype=f64)
+    x, t = small_problem(backend, f64)
+    report = xpnet.gradcheck(net, x, t)
+    assert set(report) == {"W1", "b1", "W2", "b2"}
+    assert all(value < 1e-6 for value in report.values()), report
+
+
+def test_gradients_keep_backend_and_leave_params_untouched(backend, dtype) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, weight_init_std=1.0, seed=1, dtype=dtype)
+    x, t = small_problem(backend, dtype)
+    before = {k: to_numpy(v).copy() for k, v in net.params.items()}
+    for grads in (net.gradient(x, t), net.numerical_gradient(x, t)):
+        for name, g in grads.items():
+            assert_array(g, backend=backend, dtype=dtype, shape=tuple(net.params[name].shape))
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(to_numpy(value), before[name])
+
+
+def test_reassigning_and_in_place_updates_both_take_effect(backend, dtype) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, weight_init_std=1.0, seed=1, dtype=dtype)
+    x, _ = small_problem(backend, dtype)
+    net.params["b2"] = net.params["b2"] + xpnet.asarray([100.0, 0.0, 0.0], dtype=dtype)
+    assert (to_numpy(net.predict(x)).argmax(axis=1) == 0).all()
+    if xpnet.backend.is_writeable(net.params["b2"]):
+        net.params["b2"][...] = xpnet.asarray([0.0, 0.0, 100.0], dtype=dtype)
+        assert (to_numpy(net.predict(x)).argmax(axis=1) == 2).all()
+
+
+def test_simple_net_chapter_values(backend, f64) -> None:
+    W = xpnet.asarray([[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]], dtype=f64)
+    net = xpnet.SimpleNet(W)
+    x = xpnet.asarray([0.6, 0.9], dtype=f64)
+    t = xpnet.asarray([0.0, 0.0, 1.0], dtype=f64)
+    assert_close(net.predict(x), [1.05414809, 0.63071653, 1.1328074], backend=backend, dtype=f64, rtol=1e-7)
+    # The book prints 0.928068536..., its value without the 1e-7 guard in the log.
+    assert_close(net.loss(x, t), 0.9280682857864075, backend=backend, dtype=f64, rtol=1e-9)
+    expected = [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]]
+    if xpnet.backend.is_writeable(net.W):
+        dW = xpnet.numerical_gradient(lambda w: net.loss(x, t), net.W)  # the chapter's idiom
+    else:
+        dW = xpnet.numerical_gradient(lambda w: xpnet.SimpleNet(w).loss(x, t), net.W)
+    assert_close(dW, expected, backend=backend, dtype=f64, rtol=1e-6)
+
+
+def test_simple_net_draws_float64_by_default(backend, f64) -> None:
+    net = xpnet.SimpleNet(seed=0)
+    assert_close(net.W, np.random.default_rng(0).standard_normal((2, 3)), backend=backend, dtype=f64)
+
+
+# --- saving and loading ---------------------------------------------------------
+
+
+def test_save_and_load_on_every_backend(backend, dtype, tmp_path) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, weight_init_std=1.0, activation="relu", seed=2, dtype=dtype)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    for target in (backend.name, "numpy"):
+        loaded = xpnet.TwoLayerNet.load(path, backend=target)
+        assert loaded.architecture() == net.architecture()
+        assert loaded.backend.name == target
+        for name, value in net.params.items():
+            np.testing.assert_array_equal(to_numpy(loaded.params[name]), to_numpy(value))
+    # and back: saved on NumPy, loaded on the backend under test
+    xpnet.TwoLayerNet.load(path, backend="numpy").save(tmp_path / "np.npz")
+    again = xpnet.TwoLayerNet.load(tmp_path / "np.npz")
+    assert_close(again.params["W1"], to_numpy(net.params["W1"]), backend=backend, dtype=dtype, rtol=0)
+    assert sorted(os.listdir(tmp_path)) == ["net.npz", "np.npz"]  # no temporary files left
+
+
+def test_failed_save_keeps_the_previous_file(backend, tmp_path, monkeypatch) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, seed=2)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="No space left"):
+        xpnet.TwoLayerNet(5, 4, 3, seed=9).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+def _tampered(tmp_path, **changes):
+    net = xpnet.TwoLayerNet(5, 4, 3, seed=2, backend="numpy")
+    net.save(tmp_path / "ok.npz")
+    with np.load(tmp_path / "ok.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays.update(changes)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"W1": np.zeros((4, 5), np.float32)}, r"`W1` must be float32 of shape \(5, 4\)"),
+        ({"b2": np.zeros(3, np.float64)}, "`b2` must be float32"),
+        ({"W2": None}, r"missing \['W2'\]"),
+        ({"extra": np.zeros(1)}, r"unexpected \['extra'\]"),
+        ({"architecture": np.asarray("not json")}, "not an xpnet network file"),
+        ({"architecture": np.asarray('{"class": "TwoLayerNet"}')}, "field 'input_size'"),
+    ],
+)
+def test_load_rejects_mismatched_files(tmp_path, changes, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        xpnet.TwoLayerNet.load(_tampered(tmp_path, **changes))
+
+
+def test_load_refuses_pickles(tmp_path) -> None:
+    path = tmp_path / "pickle.npz"
+    np.savez(path, architecture=np.array([{"class": "TwoLayerNet"}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        xpnet.TwoLayerNet.load(path)
+
+
+# --- bad input ----------------------------------------------------------------------
+
+
+def test_bad_constructor_arguments() -> None:
+    with pytest.raises(ValueError, match="`hidden_size` must be positive. Received: 0"):
+        xpnet.TwoLayerNet(784, 0, 10)
+    with pytest.raises(TypeError, match="`input_size` must be an int"):
+        xpnet.TwoLayerNet(7.5, 5, 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`activation` must be one of \['relu', 'sigmoid'\]"):
+        xpnet.TwoLayerNet(4, 3, 2, activation="tanh")
+    with pytest.raises(ValueError, match="`weight_init_std` must be a finite number"):
+        xpnet.TwoLayerNet(4, 3, 2, weight_init_std=float("nan"))
+
+
+def test_bad_batches(backend) -> None:
+    net = xpnet.TwoLayerNet(5, 4, 3, seed=0)
+    x, t = small_problem(backend, backend.xp.float32)
+    with pytest.raises(ValueError, match=r"`x` must have shape \(N, 5\). Received: x.shape=\(6, 4\)"):
+        net.loss(x[:, :4], t)
+    with pytest.raises(TypeError, match="`x` must have the network's dtype"):
+        net.predict(xpnet.asarray(np.ones((2, 5)), dtype="int32"))
+    with pytest.raises(ValueError, match=r"`t` must be labels of shape \(6,\)"):
+        net.loss(x, t[:3])
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        net.gradient(x, t + 3)
+    with pytest.raises(ValueError, match=r"`W` must have shape \(2, 3\)"):
+        xpnet.SimpleNet(xpnet.asarray(np.ones((3, 3)), dtype="float32"))
