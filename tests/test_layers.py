@@ -23,7 +23,13 @@ def test_affine_forward_backward(backend, dtype) -> None:
     W, b, x, dout = rng.random((3, 2)), rng.random(2), rng.random((4, 3)), rng.random((4, 2))
     layer = Affine(xpnet.asarray(W, dtype=dtype), xpnet.asarray(b, dtype=dtype))
     rtol = 1e-5 if "32" in str(dtype) else 1e-12
-    assert_close(layer.forward(xpnet.asarray(x, dtype=dtype)), x @ W + b, backend=backend, dtype=dtype, rtol=rtol)
+    assert_close(
+        layer.forward(xpnet.asarray(x, dtype=dtype)),
+        x @ W + b,
+        backend=backend,
+        dtype=dtype,
+        rtol=rtol,
+    )
     dx = layer.backward(xpnet.asarray(dout, dtype=dtype))
     assert_close(dx, dout @ W.T, backend=backend, dtype=dtype, rtol=rtol)
     assert_close(layer.dW, x.T @ dout, backend=backend, dtype=dtype, rtol=rtol)
@@ -31,7 +37,9 @@ def test_affine_forward_backward(backend, dtype) -> None:
 
 
 def test_affine_flattens_images(backend, dtype) -> None:
-    layer = Affine(xpnet.asarray(np.ones((4, 2)), dtype=dtype), xpnet.asarray(np.zeros(2), dtype=dtype))
+    layer = Affine(
+        xpnet.asarray(np.ones((4, 2)), dtype=dtype), xpnet.asarray(np.zeros(2), dtype=dtype)
+    )
     x = xpnet.asarray(np.ones((3, 1, 2, 2)), dtype=dtype)
     assert_close(layer.forward(x), np.full((3, 2), 4.0), backend=backend, dtype=dtype)
     assert tuple(layer.backward(xpnet.asarray(np.ones((3, 2)), dtype=dtype)).shape) == (3, 1, 2, 2)
@@ -55,7 +63,11 @@ def test_softmax_with_loss_backward_is_exact(backend, f64, one_hot) -> None:
     rng = np.random.default_rng(1)
     scores = xpnet.asarray(rng.standard_normal((5, 4)), dtype=f64)
     labels = rng.integers(0, 4, size=5)
-    t = xpnet.asarray(np.eye(4)[labels], dtype=f64) if one_hot else xpnet.asarray(labels, dtype=index_dtype(backend))
+    t = (
+        xpnet.asarray(np.eye(4)[labels], dtype=f64)
+        if one_hot
+        else xpnet.asarray(labels, dtype=index_dtype(backend))
+    )
     layer = SoftmaxWithLoss()
     loss = layer.forward(scores, t)
     dx = layer.backward()

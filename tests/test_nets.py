@@ -89,11 +89,15 @@ def test_reassigning_and_in_place_updates_both_take_effect(backend, dtype) -> No
 
 
 def test_simple_net_chapter_values(backend, f64) -> None:
-    W = xpnet.asarray([[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]], dtype=f64)
+    W = xpnet.asarray(
+        [[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]], dtype=f64
+    )
     net = xpnet.SimpleNet(W)
     x = xpnet.asarray([0.6, 0.9], dtype=f64)
     t = xpnet.asarray([0.0, 0.0, 1.0], dtype=f64)
-    assert_close(net.predict(x), [1.05414809, 0.63071653, 1.1328074], backend=backend, dtype=f64, rtol=1e-7)
+    assert_close(
+        net.predict(x), [1.05414809, 0.63071653, 1.1328074], backend=backend, dtype=f64, rtol=1e-7
+    )
     # The book prints 0.928068536..., its value without the 1e-7 guard in the log.
     assert_close(net.loss(x, t), 0.9280682857864075, backend=backend, dtype=f64, rtol=1e-9)
     expected = [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]]
@@ -106,7 +110,9 @@ def test_simple_net_chapter_values(backend, f64) -> None:
 
 def test_simple_net_draws_float64_by_default(backend, f64) -> None:
     net = xpnet.SimpleNet(seed=0)
-    assert_close(net.W, np.random.default_rng(0).standard_normal((2, 3)), backend=backend, dtype=f64)
+    assert_close(
+        net.W, np.random.default_rng(0).standard_normal((2, 3)), backend=backend, dtype=f64
+    )
 
 
 # --- saving and loading ---------------------------------------------------------
@@ -125,7 +131,9 @@ def test_save_and_load_on_every_backend(backend, dtype, tmp_path) -> None:
     # and back: saved on NumPy, loaded on the backend under test
     xpnet.TwoLayerNet.load(path, backend="numpy").save(tmp_path / "np.npz")
     again = xpnet.TwoLayerNet.load(tmp_path / "np.npz")
-    assert_close(again.params["W1"], to_numpy(net.params["W1"]), backend=backend, dtype=dtype, rtol=0)
+    assert_close(
+        again.params["W1"], to_numpy(net.params["W1"]), backend=backend, dtype=dtype, rtol=0
+    )
     assert sorted(os.listdir(tmp_path)) == ["net.npz", "np.npz"]  # no temporary files left
 
 
@@ -184,7 +192,7 @@ def test_load_refuses_pickles(tmp_path) -> None:
 
 
 def test_bad_constructor_arguments() -> None:
-    with pytest.raises(ValueError, match="`hidden_size` must be positive. Received: 0"):
+    with pytest.raises(ValueError, match=r"`hidden_size` must be positive\. Received: 0"):
         xpnet.TwoLayerNet(784, 0, 10)
     with pytest.raises(TypeError, match="`input_size` must be an int"):
         xpnet.TwoLayerNet(7.5, 5, 10)  # type: ignore[arg-type]
@@ -197,7 +205,9 @@ def test_bad_constructor_arguments() -> None:
 def test_bad_batches(backend) -> None:
     net = xpnet.TwoLayerNet(5, 4, 3, seed=0)
     x, t = small_problem(backend, backend.xp.float32)
-    with pytest.raises(ValueError, match=r"`x` must have shape \(N, 5\). Received: x.shape=\(6, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"`x` must have shape \(N, 5\). Received: x.shape=\(6, 4\)"
+    ):
         net.loss(x[:, :4], t)
     with pytest.raises(TypeError, match="`x` must have the network's dtype"):
         net.predict(xpnet.asarray(np.ones((2, 5)), dtype="int32"))

@@ -46,7 +46,9 @@ def test_same_run_as_numpy(backend) -> None:
         with xpnet.use_backend(name, None if name == "numpy" else backend.device):
             data = blobs(xpnet.get_backend(), "float32")
             net = xpnet.TwoLayerNet(6, 8, 3, weight_init_std=0.5, seed=1)
-            runs.append(xpnet.train(net, data, iters=60, batch_size=10, lr=0.5, seed=4, progress=None))
+            runs.append(
+                xpnet.train(net, data, iters=60, batch_size=10, lr=0.5, seed=4, progress=None)
+            )
     np.testing.assert_allclose(runs[1].train_loss, runs[0].train_loss, rtol=1e-4)
 
 
@@ -109,7 +111,9 @@ def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
     path = tmp_path / "state.npz"
     net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
     with pytest.raises(KeyboardInterrupt):
-        xpnet.train(net, data, data, optimizer=InterruptAt(0.5, stop_at), checkpoint=path, **settings)
+        xpnet.train(
+            net, data, data, optimizer=InterruptAt(0.5, stop_at), checkpoint=path, **settings
+        )
     assert path.exists() and os.listdir(tmp_path) == ["state.npz"]
 
     fresh = xpnet.TwoLayerNet(6, 8, 3, seed=99)  # its weights come from the checkpoint
@@ -123,13 +127,32 @@ def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
 def test_resume_refuses_other_settings(backend, tmp_path) -> None:
     data = blobs(backend, "float32")
     path = tmp_path / "state.npz"
-    xpnet.train(xpnet.TwoLayerNet(6, 8, 3, seed=3), data, iters=5, batch_size=10, seed=1, checkpoint=path, progress=None)
+    xpnet.train(
+        xpnet.TwoLayerNet(6, 8, 3, seed=3),
+        data,
+        iters=5,
+        batch_size=10,
+        seed=1,
+        checkpoint=path,
+        progress=None,
+    )
     net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
     before = params_of(net)
     with pytest.raises(ValueError, match=r"different settings \(batch_size: 10 -> 20"):
-        xpnet.train(net, data, iters=5, batch_size=20, seed=1, checkpoint=path, resume=True, progress=None)
+        xpnet.train(
+            net, data, iters=5, batch_size=20, seed=1, checkpoint=path, resume=True, progress=None
+        )
     with pytest.raises(ValueError, match="checkpoint is for"):
-        xpnet.train(xpnet.TwoLayerNet(6, 9, 3), data, iters=5, batch_size=10, seed=1, checkpoint=path, resume=True, progress=None)
+        xpnet.train(
+            xpnet.TwoLayerNet(6, 9, 3),
+            data,
+            iters=5,
+            batch_size=10,
+            seed=1,
+            checkpoint=path,
+            resume=True,
+            progress=None,
+        )
     for name, value in before.items():
         np.testing.assert_array_equal(params_of(net)[name], value)
 
@@ -203,5 +226,7 @@ def test_chapter_training_reaches_094(backend, mnist_dir) -> None:
     h = xpnet.train(net, train_data, test_data, seed=0, progress=None)
     assert len(h.eval_iters) == 18 and h.eval_iters[-1] == 9999
     assert h.test_acc[-1] >= 0.94, h.test_acc
-    assert_close(net.accuracy(*test_data), h.test_acc[-1], backend=backend, dtype=backend.xp.float32)
+    assert_close(
+        net.accuracy(*test_data), h.test_acc[-1], backend=backend, dtype=backend.xp.float32
+    )
     assert is_writeable(net.params["W1"]) or backend.name == "jax"

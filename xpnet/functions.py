@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any
 
@@ -161,7 +162,7 @@ def check_labels(t: Any, num_classes: int, name: str = "t") -> None:
             f"`{name}` labels must be integers. Received: {name}.dtype={t.dtype}. "
             "Pass one-hot targets with the shape of `y`, or integer class labels."
         )
-    if t.size and bool(xp.any((t < 0) | (t >= num_classes))):
+    if math.prod(t.shape) and bool(xp.any((t < 0) | (t >= num_classes))):
         lo, hi = int(xp.min(t)), int(xp.max(t))
         raise ValueError(
             f"`{name}` must hold labels in [0, {num_classes}). Received: labels from {lo} to {hi}."

@@ -134,14 +134,14 @@ def read_idx(path: str | os.PathLike[str], magic: int, count: int) -> np.ndarray
     raw = _read_bytes(path)
     ndim = magic & 0xFF
     header_size = 4 + 4 * ndim
+    found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if found is not None and found != magic:
+        raise MnistError(
+            f"{path}: IDX magic number is {found}, expected {magic}; {_describe_start(raw)}."
+        )
     if len(raw) < header_size:
         raise MnistError(
             f"{path}: only {len(raw)} bytes, shorter than the IDX header ({header_size})."
-        )
-    found = int.from_bytes(raw[:4], "big")
-    if found != magic:
-        raise MnistError(
-            f"{path}: IDX magic number is {found}, expected {magic}; {_describe_start(raw)}."
         )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected_dims = (count, IMAGE_SIDE, IMAGE_SIDE)[:ndim]

@@ -1,0 +1,35 @@
+"""The chapter's SimpleNet: the gradient of the loss with respect to W.
+
+python examples/simple_net.py [--backend torch]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import xpnet
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", default="numpy", choices=xpnet.BACKENDS)
+    args = p.parse_args()
+
+    with xpnet.use_backend(args.backend):
+        W = xpnet.asarray(
+            [[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]],
+            dtype="float32",
+        )
+        net = xpnet.SimpleNet(W)
+        x = xpnet.asarray([0.6, 0.9], dtype="float32")
+        t = xpnet.asarray([0.0, 0.0, 1.0], dtype="float32")
+        print("scores:", xpnet.to_numpy(net.predict(x)))
+        print("loss:  ", float(net.loss(x, t)))
+        # f uses its argument, so this works on immutable arrays (JAX) too;
+        # on NumPy the chapter's `lambda w: net.loss(x, t)` works as well.
+        dW = xpnet.numerical_gradient(lambda w: xpnet.SimpleNet(w).loss(x, t), net.W)
+        print("dW:\n", xpnet.to_numpy(dW))
+
+
+if __name__ == "__main__":
+    main()

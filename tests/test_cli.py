@@ -1,0 +1,96 @@
+"""The command line, called as a function (and once as a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xpnet
+from xpnet.cli import main
+
+
+def test_info_lists_backends(capsys) -> None:
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["backend", "version", "devices"]
+    assert any(line.split()[:3] == ["numpy", np.__version__, "cpu"] for line in out.splitlines())
+
+
+def test_gradcheck_prints_small_differences(backend, capsys) -> None:
+    dtype = "float64" if xpnet.backend.float64_available(backend) else "float32"
+    argv = ["gradcheck", "--backend", backend.name, "--dtype", dtype]
+    if os.environ.get("XPNET_DEVICE"):
+        argv += ["--device", os.environ["XPNET_DEVICE"]]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"gradcheck on {backend.name}")
+    values = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
+    assert set(values) == {"W1", "b1", "W2", "b2"}
+    assert max(values.values()) < (1e-6 if dtype == "float64" else 1e-2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--iters", "0"], "argument --iters: must be positive, got 0"),
+        (["train", "--batch-size", "-5"], "argument --batch-size: must be positive"),
+        (["train", "--lr", "-0.1"], "argument --lr: must be a finite positive number"),
+        (["train", "--lr", "nan"], "argument --lr: must be a finite positive number"),
+        (["train", "--hidden", "ten"], "argument --hidden: expected a positive integer, got 'ten'"),
+        (["train", "--backend", "tensorflow"], "argument --backend: invalid choice: 'tensorflow'"),
+        (["train", "--resume"], "--resume needs --checkpoint PATH"),
+        (["train", "--json", "/no/such/dir/out.json"], "does not exist"),
+        (["train", "--backend", "numpy", "--device", "cuda"], "NumPy runs on 'cpu' only"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_options_give_one_line_and_status_2(capsys, argv, message) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("xpnet: error: ") and message in err
+
+
+def test_missing_data_without_network(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("XPNET_MNIST_MIRRORS", "http://127.0.0.1:1/")
+    assert main(["train", "--data-dir", str(tmp_path / "none"), "--iters", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Could not download" in err and "copy the four MNIST files" in err
+
+
+@pytest.mark.mnist
+def test_train_writes_json_plot_and_checkpoint(backend, mnist_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "summary.json"
+    png = tmp_path / "curves.png"
+    ckpt = tmp_path / "state.npz"
+    argv = [
+        "train", "--backend", backend.name, "--device", os.environ.get("XPNET_DEVICE", "cpu"), "--iters", "120", "--eval-every", "60",
+        "--data-dir", str(mnist_dir), "--json", str(out), "--plot", str(png), "--checkpoint", str(ckpt),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert summary["backend"] == backend.name and summary["dtype"] == "float32"
+    assert summary["iters"] == 120 and summary["seconds"] > 0
+    assert summary["train_acc_history"][-1] == summary["train_acc"]
+    assert len(summary["test_acc_history"]) == 3 and 0.15 < summary["test_acc"] <= 1.0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert ckpt.exists()
+    lines = capsys.readouterr().out.splitlines()  # no terminal: the chapter's lines, no bar
+    assert len(lines) == 4 and all(line.startswith("train acc, test acc | ") for line in lines[:3])
+    assert lines[3].startswith("test acc ")
+    # Resuming a finished run trains no more and gives the same summary.
+    assert main([*argv, "--resume"]) == 0
+    assert json.loads(out.read_text())["test_acc_history"] == summary["test_acc_history"]
+
+
+def test_python_dash_m(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "xpnet", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("xpnet ")
