@@ -73,3 +73,36 @@ def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eva
         train_acc.append(accuracy(params, x, t))
         test_acc.append(accuracy(params, x_test, t_test))
     return losses, train_acc, test_acc
+
+
+# --- the chapter's numerical gradient, one parameter at a time -----------------------
+
+
+def numerical_gradient_loop(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central differences, perturbing `x` in place one element at a time (the chapter's way)."""
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        idx = it.multi_index
+        original = x[idx]
+        x[idx] = original + h
+        f_plus = f(x)
+        x[idx] = original - h
+        f_minus = f(x)
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+        x[idx] = original
+        it.iternext()
+    return grad
+
+
+def loss(p: dict, x: np.ndarray, t: np.ndarray) -> float:
+    y = _softmax(predict_scores(p, x))
+    return -np.log(y[np.arange(x.shape[0]), t] + 1e-7).sum() / x.shape[0]
+
+
+def network_numerical_gradient(p: dict, x: np.ndarray, t: np.ndarray, h: float = 1e-4) -> dict:
+    """The chapter's TwoLayerNet.numerical_gradient: the closure ignores its argument."""
+    return {
+        key: numerical_gradient_loop(lambda _: loss(p, x, t), p[key], h)
+        for key in ("W1", "b1", "W2", "b2")
+    }

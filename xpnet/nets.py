@@ -40,8 +40,6 @@ from .functions import (
     batch_cross_entropy,
     check_labels,
     cross_entropy_error,
-    relu,
-    sigmoid,
     softmax,
 )
 from .gradient import default_step, numerical_gradient
@@ -52,7 +50,6 @@ from .random import default_rng
 __all__ = ["SimpleNet", "TwoLayerNet"]
 
 ACTIVATIONS: dict[str, Callable[[], Any]] = {"sigmoid": Sigmoid, "relu": Relu}
-ACTIVATION_FUNCTIONS: dict[str, Callable[[Any], Any]] = {"sigmoid": sigmoid, "relu": relu}
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 FORMAT_VERSION = 1
 
@@ -285,8 +282,7 @@ class TwoLayerNet:
         step = default_step(xp, self.dtype) if h is None else float(h)
         if method == "structured":
             labels = xp.argmax(t, axis=1) if t.ndim == 2 else t
-            act = ACTIVATION_FUNCTIONS[self.activation]
-            return two_layer_numerical_gradient(xp, self.params, act, x, labels, step)
+            return two_layer_numerical_gradient(xp, self.params, self.activation, x, labels, step)
         if method != "loop":
             raise ValueError(f"`method` must be 'structured' or 'loop'. Received: {method!r}.")
         grads = {}

@@ -31,12 +31,11 @@ All arrays are processed in chunks bounded by a memory budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from .backend import device
-from .functions import LOG_EPS
+from .functions import LOG_EPS, relu, sigmoid
 
 __all__ = ["two_layer_numerical_gradient"]
 
@@ -51,9 +50,10 @@ class _Forward:
     """The unperturbed forward pass and what the perturbed losses reuse."""
 
     def __init__(
-        self, xp: ModuleType, params: dict[str, Any], act: Callable[[Any], Any], x: Any, labels: Any
+        self, xp: ModuleType, params: dict[str, Any], activation: str, x: Any, labels: Any
     ) -> None:
-        self.xp, self.act = xp, act
+        self.xp, self.activation = xp, activation
+        act = sigmoid if activation == "sigmoid" else relu
         self.W2 = params["W2"]
         self.x = xp.reshape(x, (x.shape[0], -1))
         self.a = self.x @ params["W1"] + params["b1"]  # (N, H)
@@ -68,48 +68,82 @@ class _Forward:
         self.itemsize = xp.finfo(s.dtype).bits // 8
         self._moment_cache: list[Any] = []
 
-    # -- per-sample losses after a perturbation ------------------------------------
+    # -- per-sample loss differences L(+step) - L(-step) ---------------------------
 
-    def loss_after_score_shift(self, d: Any) -> Any:
-        """Loss of each sample when its score k moves by ``d[..., n, k]``."""
-        xp = self.xp
-        denominator = self.S[:, None] + self.E * xp.expm1(d)
-        numerator = self.E_t[:, None] * xp.where(self.target, xp.exp(d), xp.ones_like(d))
-        return -xp.log(numerator / denominator + LOG_EPS)
+    def score_shift_difference(self, d: Any) -> Any:
+        """Each sample's loss change when its score k moves by ``+d`` versus ``-d``.
 
-    def loss_after_hidden_shift(self, rows: Any, v: Any) -> Any:
-        """Loss of sample ``rows[m]`` when hidden pre-activation j moves by ``v[m, j]``.
-
-        `v` has shape (M, H) (or broadcasts to it); the result is (M, H).
+        `d` broadcasts to (..., N, C); ``sum(E)`` becomes ``S + E[k] expm1(d)``.
         """
         xp = self.xp
-        u = self.act(xp.take(self.a, rows, axis=0) + v) - xp.take(self.z, rows, axis=0)
-        numerator = xp.take(self.E_t, rows)[:, None] * xp.exp(u * xp.take(self.w_t, rows, axis=0))
-        return -xp.log(numerator / self._denominator(rows, u) + LOG_EPS)
 
-    def _denominator(self, rows: Any, u: Any) -> Any:
-        """``sum_c E[n, c] * exp(u[m, j] * W2[j, c])`` for n = rows[m]."""
+        def loss(shift: Any) -> Any:
+            denominator = self.S[:, None] + self.E * xp.expm1(shift)
+            numerator = self.E_t[:, None] * xp.where(
+                self.target, xp.exp(shift), xp.ones_like(shift)
+            )
+            return -xp.log(numerator / denominator + LOG_EPS)
+
+        return loss(d) - loss(-d)
+
+    def hidden_shift_difference(self, rows: Any, v: Any) -> Any:
+        """Loss change of sample ``rows[m]`` when hidden pre-activation j moves by +v versus -v.
+
+        `v` broadcasts to (M, H); the result is (M, H). What does not depend
+        on the sign is gathered once.
+        """
         xp = self.xp
-        r = float(xp.max(xp.abs(u))) * float(xp.max(xp.abs(self.W2))) if math.prod(u.shape) else 0.0
+        a, z = xp.take(self.a, rows, axis=0), xp.take(self.z, rows, axis=0)
+        e_t, w_t = xp.take(self.E_t, rows)[:, None], xp.take(self.w_t, rows, axis=0)
+        u_plus, u_minus = self._output_change(a, z, v), self._output_change(a, z, -v)
+        r = max(_max_abs(xp, u_plus), _max_abs(xp, u_minus)) * _max_abs(xp, self.W2)
         terms = _series_terms(r)
-        if terms is None:  # large steps: evaluate the exponentials directly
-            factors = xp.exp(u[:, :, None] * self.W2[None, :, :])  # (M, H, C)
-            return xp.sum(xp.take(self.E, rows, axis=0)[:, None, :] * factors, axis=2)
-        # Horner's rule on sum_q u**q / q! * M_q, with M_q = E @ (W2**q).T
-        moments = self._moments(terms)
-        total = xp.take(moments[terms], rows, axis=0) / math.factorial(terms)
-        for q in range(terms - 1, -1, -1):
-            total = total * u + xp.take(moments[q], rows, axis=0) / math.factorial(q)
-        return total
+        moments = (
+            None if terms is None else [xp.take(m, rows, axis=0) for m in self._moments(terms)]
+        )
+        e_rows = xp.take(self.E, rows, axis=0) if terms is None else None
+
+        def loss(u: Any) -> Any:
+            if moments is None:  # large steps: the exponentials directly, (M, H, C)
+                factors = xp.exp(u[:, :, None] * self.W2[None, :, :])
+                denominator = xp.sum(e_rows[:, None, :] * factors, axis=2)  # type: ignore[index]
+            else:  # Horner's rule on sum_q u**q M_q / q!
+                denominator = moments[-1]
+                for m in moments[-2::-1]:
+                    denominator = denominator * u + m
+            return -xp.log(e_t * xp.exp(u * w_t) / denominator + LOG_EPS)
+
+        return loss(u_plus) - loss(u_minus)
+
+    def _output_change(self, a: Any, z: Any, v: Any) -> Any:
+        """``act(a + v) - act(a)``, with ``z = act(a)``.
+
+        For the sigmoid, ``sigmoid(a + v) - z = -z (1 - z) e / (1 + (1 - z) e)``
+        with ``e = expm1(-v)``: no cancellation, and one ``expm1`` per input
+        pixel instead of one sigmoid per pixel and hidden unit.
+        """
+        xp = self.xp
+        if self.activation == "sigmoid":
+            e = xp.expm1(-v)
+            return -z * (1 - z) * e / (1 + (1 - z) * e)
+        return relu(a + v) - z
 
     def _moments(self, terms: int) -> list[Any]:
-        """``M_q = E @ (W2**q).T`` for q = 0..terms, each computed once."""
+        """``M_q / q! = E @ (W2**q).T / q!`` for q = 0..terms, each computed once.
+
+        The denominator of the softmax after hidden unit j's output moves by
+        u is ``sum_c E[c] exp(u W2[j, c]) = sum_q u**q M_q[:, j] / q!``.
+        """
         xp = self.xp
         while len(self._moment_cache) <= terms:
             q = len(self._moment_cache)
             power = xp.ones_like(self.W2) if q == 0 else self.W2**q
-            self._moment_cache.append(self.E @ xp.matrix_transpose(power))
-        return self._moment_cache
+            self._moment_cache.append(self.E @ xp.matrix_transpose(power) / math.factorial(q))
+        return self._moment_cache[: terms + 1]
+
+
+def _max_abs(xp: ModuleType, u: Any) -> float:
+    return float(xp.max(xp.abs(u))) if math.prod(u.shape) else 0.0
 
 
 def _series_terms(r: float) -> int | None:
@@ -130,7 +164,7 @@ def _series_terms(r: float) -> int | None:
 def two_layer_numerical_gradient(
     xp: ModuleType,
     params: dict[str, Any],
-    act: Callable[[Any], Any],
+    activation: str,
     x: Any,
     labels: Any,
     h: float,
@@ -142,27 +176,27 @@ def two_layer_numerical_gradient(
     ----------
     xp : namespace
     params : dict with W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)
-    act : the hidden activation (sigmoid or relu)
+    activation : "sigmoid" or "relu"
     x : array (N, D) (or (N, ...) flattening to D)
     labels : integer array (N,), valid class indices
     h : the finite-difference step
     budget_bytes : memory for one chunk's temporaries
     """
-    fwd = _Forward(xp, params, act, x, labels)
+    fwd = _Forward(xp, params, activation, x, labels)
     n = fwd.x.shape[0]
     scale = 2 * h * n
     grads = {}
     # b2[k]: every sample's score k moves by +-h.
-    step = xp.full_like(fwd.E, h)
-    diff = fwd.loss_after_score_shift(step) - fwd.loss_after_score_shift(-step)
+    diff = fwd.score_shift_difference(xp.full_like(fwd.E, h))
     grads["b2"] = xp.sum(diff, axis=0) / scale
     # W2[j, k]: sample n's score k moves by +-h z[n, j]; shape (H, N, C).
     step = h * xp.matrix_transpose(fwd.z)[:, :, None] * xp.ones_like(fwd.E)[None, :, :]
-    diff = fwd.loss_after_score_shift(step) - fwd.loss_after_score_shift(-step)
+    diff = fwd.score_shift_difference(step)
     grads["W2"] = xp.sum(diff, axis=1) / scale
     # b1[j]: every sample's hidden pre-activation j moves by +-h.
     rows = xp.arange(n, device=device(fwd.E))
-    diff = fwd.loss_after_hidden_shift(rows, h) - fwd.loss_after_hidden_shift(rows, -h)
+    step = xp.full((1, 1), h, dtype=fwd.E.dtype, device=device(fwd.E))
+    diff = fwd.hidden_shift_difference(rows, step)
     grads["b1"] = xp.sum(diff, axis=0) / scale
     grads["W1"] = _w1_gradient(xp, fwd, h, budget_bytes) / scale
     return {name: grads[name] for name in ("W1", "b1", "W2", "b2")}
@@ -196,7 +230,7 @@ def _w1_gradient(xp: ModuleType, fwd: _Forward, h: float, budget_bytes: int) -> 
         padding = xp.zeros(_bucket(pairs) - pairs, dtype=where.dtype, device=dev)
         rows = xp.concat([where // d + start, padding])
         v = xp.concat([xp.take(flat, where), xp.astype(padding, flat.dtype)])[:, None] * h
-        diff = fwd.loss_after_hidden_shift(rows, v) - fwd.loss_after_hidden_shift(rows, -v)
+        diff = fwd.hidden_shift_difference(rows, v)
         # Dense slot s holds pair cumsum(present)[s] - 1, or the zero row for absent pixels.
         slot = xp.where(present, xp.cumulative_sum(xp.astype(present, where.dtype)) - 1, pairs)
         dense = xp.reshape(xp.take(diff, slot, axis=0), (x_chunk.shape[0], d, hidden))
