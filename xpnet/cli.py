@@ -1,4 +1,4 @@
-"""The ``xpnet`` command: ``train``, ``gradcheck`` and ``info``.
+"""The ``xpnet`` command: ``train``, ``gradcheck``, ``plot`` and ``info``.
 
 ``main(argv)`` returns the exit status, so it is testable without a
 subprocess: 0 on success, 1 when training fails (a diverging loss), 2 for bad
@@ -18,6 +18,7 @@ import importlib.metadata
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 __all__ = ["main"]
@@ -131,6 +132,28 @@ def _build_parser() -> _Parser:
     )
     g.add_argument("--data-dir", default=None, help="MNIST folder, with --mnist")
     g.add_argument("--seed", type=int, default=0, help="seed")
+
+    pl = sub.add_parser(
+        "plot",
+        help="draw the chapter's figures",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    pl.add_argument(
+        "figure", choices=("gradient-field", "descent-path", "curves"), help="which figure"
+    )
+    pl.add_argument(
+        "--out", required=True, metavar="FILE.png", help="where to write it (png, svg, pdf)"
+    )
+    pl.add_argument(
+        "--json", default=None, help="curves: a summary written by `xpnet train --json`"
+    )
+    pl.add_argument(
+        "--checkpoint", default=None, help="curves: a checkpoint written by `xpnet train`"
+    )
+    pl.add_argument(
+        "--backend", default=None, help="gradient-field, descent-path: where to compute"
+    )
+    pl.add_argument("--device", default=None, help="device for --backend")
 
     sub.add_parser("info", help="list backends, versions and devices")
     return parser
@@ -273,7 +296,35 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "gradcheck": _cmd_gradcheck, "info": _cmd_info}
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot
+    from ._io import check_writable_path
+
+    check_writable_path(args.out, "--out")
+    if args.figure == "curves":
+        if (args.json is None) == (args.checkpoint is None):
+            raise UsageError("plot curves needs exactly one of --json FILE or --checkpoint FILE")
+        if args.json:
+            try:
+                history = json.loads(Path(args.json).read_text())["history"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise UsageError(
+                    f"--json {args.json}: not a summary written by `xpnet train --json` ({exc})"
+                ) from None
+        else:
+            from .train import load_history
+
+            history = load_history(args.checkpoint)
+        fig = plot.learning_curves(history)
+    elif args.figure == "gradient-field":
+        fig = plot.gradient_field(backend=args.backend, device=args.device)
+    else:
+        fig = plot.descent_path(backend=args.backend, device=args.device)
+    plot.save_figure(fig, args.out)
+    return 0
+
+
+COMMANDS = {"train": _cmd_train, "gradcheck": _cmd_gradcheck, "plot": _cmd_plot, "info": _cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,7 +39,7 @@ from .functions import check_labels
 from .optim import SGD, check_learning_rate
 from .random import default_rng
 
-__all__ = ["History", "train"]
+__all__ = ["History", "load_history", "train"]
 
 CHECKPOINT_VERSION = 1
 
@@ -73,6 +73,15 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+
+
+def load_history(path: str | os.PathLike[str]) -> History:
+    """The :class:`History` stored in a checkpoint written by :func:`train`."""
+    try:
+        meta = json.loads(str(load_npz(path)["meta"]))
+        return History.from_dict(meta["history"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: not an xpnet checkpoint ({exc}).") from None
 
 
 def _positive(value: Any, name: str) -> int:
