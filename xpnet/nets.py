@@ -275,6 +275,8 @@ class TwoLayerNet:
         h : float, optional
             The step; by default chosen for the dtype (:func:`xpnet.gradient.default_step`).
 
+        Notes
+        -----
         Each loss evaluation sees the perturbed parameter as an argument, so
         both methods work on every backend, JAX included.
         """
