@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reference_numpy as ref
-from bench_train import machine
+from bench_train import machine, run_child
 
 import xpnet
 
@@ -66,11 +64,7 @@ def train_run(grad: str, args, out: Path) -> dict:
            "--backend", args.backend, "--json", str(out)]  # fmt: skip
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    wall = time.perf_counter() - start
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    wall, peak = run_child(cmd)
     summary = json.loads(out.read_text())
     return {
         "wall_s": wall,

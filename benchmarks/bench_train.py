@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -115,15 +114,23 @@ def time_torch_loop(data, args) -> float:
     return time.perf_counter() - start
 
 
+def run_child(cmd: list[str]) -> tuple[float, float]:
+    """Run `cmd`; return its wall time (s) and its own peak memory (max RSS, MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
 def peak_rss_of_cli(args) -> float:
     """Max RSS in MB of `xpnet train` with the chapter's settings (a child process)."""
     cmd = [sys.executable, "-m", "xpnet", "train", "--quiet", "--iters", str(args.iters)]
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) / 1024  # Linux reports KiB
+    return run_child(cmd)[1]
 
 
 def main() -> None:

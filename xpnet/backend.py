@@ -47,6 +47,7 @@ __all__ = [
     "get_backend",
     "index_dtype",
     "is_writeable",
+    "name_of_dtype",
     "namespace",
     "resolve_backend",
     "resolve_dtype",
@@ -405,6 +406,8 @@ def namespace(*arrays: Any) -> ModuleType:
             "Convert host data with xpnet.asarray(...) and move arrays between "
             "libraries explicitly."
         ) from None
+    if len(arrays) < 2:
+        return xp
     devices = {str(array_api_compat.device(a)): None for a in arrays}
     if len(devices) > 1:
         raise ValueError(
@@ -456,11 +459,15 @@ def dtype_name(x: Any) -> str:
     >>> dtype_name(np.zeros(2, dtype=np.float32))
     'float32'
     """
-    xp = namespace(x)
+    return name_of_dtype(namespace(x), x.dtype)
+
+
+def name_of_dtype(xp: ModuleType, dtype: Any) -> str:
+    """The standard name of namespace `xp`'s dtype object `dtype`."""
     for name in _DTYPE_NAMES:
-        if getattr(xp, name, None) == x.dtype:
+        if getattr(xp, name, None) == dtype:
             return name
-    raise TypeError(f"Unsupported dtype {x.dtype}.")
+    raise TypeError(f"Unsupported dtype {dtype}.")
 
 
 def float64_available(b: Backend) -> bool:

@@ -86,6 +86,10 @@ def sigmoid(x: Any) -> Any:
     """
     xp = namespace(x)
     _check_floating(xp, x, "x")
+    return _sigmoid(xp, x)
+
+
+def _sigmoid(xp: ModuleType, x: Any) -> Any:
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -99,7 +103,10 @@ def relu(x: Any) -> Any:
     >>> relu(np.array([-1.0, 0.5]))
     array([0. , 0.5])
     """
-    xp = namespace(x)
+    return _relu(namespace(x), x)
+
+
+def _relu(xp: ModuleType, x: Any) -> Any:
     return xp.where(x > 0, x, xp.zeros_like(x))
 
 
@@ -119,6 +126,10 @@ def softmax(x: Any, axis: int = -1) -> Any:
     """
     xp = namespace(x)
     _check_floating(xp, x, "x")
+    return _softmax(xp, x, axis)
+
+
+def _softmax(xp: ModuleType, x: Any, axis: int = -1) -> Any:
     e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
@@ -136,7 +147,10 @@ def one_hot(t: Any, num_classes: int, dtype: Any) -> Any:
     array([[0., 0., 1.],
            [1., 0., 0.]], dtype=float32)
     """
-    xp = namespace(t)
+    return _one_hot(namespace(t), t, num_classes, dtype)
+
+
+def _one_hot(xp: ModuleType, t: Any, num_classes: int, dtype: Any) -> Any:
     classes = xp.arange(num_classes, dtype=t.dtype, device=device(t))
     return xp.astype(t[..., None] == classes, dtype)
 

@@ -2,7 +2,8 @@
 
 Layers never modify their inputs or the upstream gradient (the book's
 ``Relu.backward`` writes zeros into ``dout``), and use only standard array
-API operations, so they run on every backend.
+API operations, so they run on every backend. Each forward looks up the
+namespace of its input once; its backward reuses it.
 
 Examples
 --------
@@ -16,44 +17,63 @@ array([3., 3.])
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from .backend import namespace
-from .functions import LOG_EPS, one_hot, sigmoid, softmax
+from .functions import LOG_EPS, _one_hot, _relu, _sigmoid, _softmax
 
 __all__ = ["Affine", "Relu", "Sigmoid", "SoftmaxWithLoss"]
 
 
 class Affine:
-    """``out = x @ W + b`` for x of shape (N, D) (or (N, ...), flattened to (N, D))."""
+    """``out = x @ W + b`` for x of shape (N, D) (or (N, ...), flattened to (N, D)).
 
-    def __init__(self, W: Any, b: Any) -> None:
+    Parameters
+    ----------
+    W, b : arrays of shape (D, M) and (M,)
+    xp : namespace, optional
+        The arrays' namespace, when the caller knows it (saves looking it up
+        at every forward; the caller then vouches that inputs match).
+    """
+
+    def __init__(self, W: Any, b: Any, *, xp: ModuleType | None = None) -> None:
         self.W, self.b = W, b
+        self._xp: Any = xp
         self.x: Any = None
         self.dW: Any = None
         self.db: Any = None
 
     def forward(self, x: Any) -> Any:
-        xp = namespace(x, self.W)
+        xp = self._xp = self._xp or namespace(x, self.W)
         self._input_shape = tuple(x.shape)
         self.x = xp.reshape(x, (x.shape[0], -1))
         return self.x @ self.W + self.b
 
-    def backward(self, dout: Any) -> Any:
-        xp = namespace(dout)
+    def backward(self, dout: Any, *, input_grad: bool = True) -> Any:
+        """Set ``dW`` and ``db``; return ``dx`` (None with ``input_grad=False``).
+
+        The first layer of a network has no use for ``dx``, the largest of
+        the three products; skipping it saves a third of the backward pass.
+        """
+        xp = self._xp
         self.dW = xp.matrix_transpose(self.x) @ dout
         self.db = xp.sum(dout, axis=0)
+        if not input_grad:
+            return None
         return xp.reshape(dout @ xp.matrix_transpose(self.W), self._input_shape)
 
 
 class Sigmoid:
     """``out = sigmoid(x)``; its derivative is ``out * (1 - out)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, xp: ModuleType | None = None) -> None:
         self.out: Any = None
+        self._xp: Any = xp
 
     def forward(self, x: Any) -> Any:
-        self.out = sigmoid(x)
+        self._xp = self._xp or namespace(x)
+        self.out = _sigmoid(self._xp, x)
         return self.out
 
     def backward(self, dout: Any) -> Any:
@@ -63,17 +83,17 @@ class Sigmoid:
 class Relu:
     """``out = max(x, 0)``; the gradient passes where ``x > 0``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, xp: ModuleType | None = None) -> None:
         self.mask: Any = None
+        self._xp: Any = xp
 
     def forward(self, x: Any) -> Any:
-        xp = namespace(x)
+        self._xp = self._xp or namespace(x)
         self.mask = x > 0
-        return xp.where(self.mask, x, xp.zeros_like(x))
+        return _relu(self._xp, x)
 
     def backward(self, dout: Any) -> Any:
-        xp = namespace(dout)
-        return xp.where(self.mask, dout, xp.zeros_like(dout))
+        return self._xp.where(self.mask, dout, self._xp.zeros_like(dout))
 
 
 class SoftmaxWithLoss:
@@ -87,15 +107,16 @@ class SoftmaxWithLoss:
     float64 gradient check would see.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, xp: ModuleType | None = None) -> None:
         self.loss: Any = None
         self.y: Any = None
         self.t: Any = None
+        self._xp: Any = xp
 
     def forward(self, x: Any, t: Any) -> Any:
-        xp = namespace(x, t)
-        self.y = softmax(x)
-        self.t = t if t.ndim == x.ndim else one_hot(t, x.shape[-1], x.dtype)
+        xp = self._xp = self._xp or namespace(x, t)
+        self.y = _softmax(xp, x)
+        self.t = t if t.ndim == x.ndim else _one_hot(xp, t, x.shape[-1], x.dtype)
         self.t = xp.astype(self.t, x.dtype)
         y_t = xp.sum(self.y * self.t, axis=-1)
         self._ratio = y_t / (y_t + LOG_EPS)

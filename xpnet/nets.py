@@ -37,6 +37,7 @@ from .backend import (
     to_numpy,
 )
 from .functions import (
+    _softmax,
     batch_cross_entropy,
     check_labels,
     cross_entropy_error,
@@ -49,7 +50,7 @@ from .random import default_rng
 
 __all__ = ["SimpleNet", "TwoLayerNet"]
 
-ACTIVATIONS: dict[str, Callable[[], Any]] = {"sigmoid": Sigmoid, "relu": Relu}
+ACTIVATIONS: dict[str, Callable[..., Any]] = {"sigmoid": Sigmoid, "relu": Relu}
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 FORMAT_VERSION = 1
 
@@ -198,10 +199,12 @@ class TwoLayerNet:
     # -- forward -------------------------------------------------------------
 
     def _layers(self, params: dict[str, Any]) -> list[Any]:
+        # Inputs are checked by the public methods, so the layers skip the look-up.
+        xp = self.backend.xp
         return [
-            Affine(params["W1"], params["b1"]),
-            ACTIVATIONS[self.activation](),
-            Affine(params["W2"], params["b2"]),
+            Affine(params["W1"], params["b1"], xp=xp),
+            ACTIVATIONS[self.activation](xp=xp),
+            Affine(params["W2"], params["b2"], xp=xp),
         ]
 
     def _scores(self, x: Any, params: dict[str, Any] | None = None) -> Any:
@@ -218,7 +221,7 @@ class TwoLayerNet:
     def loss(self, x: Any, t: Any) -> Any:
         """Mean cross-entropy of ``predict(x)`` against labels or one-hot `t` (0-d array)."""
         xp = self._check_xt(x, t)
-        return batch_cross_entropy(xp, softmax(self._scores(x)), t)
+        return batch_cross_entropy(xp, _softmax(xp, self._scores(x)), t)
 
     def accuracy(self, x: Any, t: Any) -> Any:
         """Fraction of samples whose most probable class is the label (0-d array).
@@ -246,9 +249,9 @@ class TwoLayerNet:
         if check_input:
             self._check_xt(x, t)
         affine1, activation, affine2 = self._layers(self.params)
-        last = SoftmaxWithLoss()
+        last = SoftmaxWithLoss(xp=self.backend.xp)
         loss = last.forward(affine2.forward(activation.forward(affine1.forward(x))), t)
-        affine1.backward(activation.backward(affine2.backward(last.backward())))
+        affine1.backward(activation.backward(affine2.backward(last.backward())), input_grad=False)
         grads = {"W1": affine1.dW, "b1": affine1.db, "W2": affine2.dW, "b2": affine2.db}
         return loss, grads
 
@@ -292,7 +295,7 @@ class TwoLayerNet:
 
             def loss_at(value: Any, name: str = name) -> Any:
                 params = {**self.params, name: value}
-                return batch_cross_entropy(xp, softmax(self._scores(x, params)), t)
+                return batch_cross_entropy(xp, _softmax(xp, self._scores(x, params)), t)
 
             grads[name] = numerical_gradient(loss_at, self.params[name], h=step)
         return grads
