@@ -116,13 +116,10 @@ def time_torch_loop(data, args) -> float:
 
 def run_child(cmd: list[str]) -> tuple[float, float]:
     """Run `cmd`; return its wall time (s) and its own peak memory (max RSS, MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024  # Linux reports KiB
+    wrapper = [sys.executable, str(Path(__file__).parent / "peak_rss.py"), *cmd]
+    out = subprocess.run(wrapper, check=True, capture_output=True, text=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    return report["wall_s"], report["peak_rss_mb"]
 
 
 def peak_rss_of_cli(args) -> float:

@@ -76,11 +76,13 @@ def test_set_backend_and_reset(clean_choice: None, backend: bk.Backend) -> None:
     assert xpnet.get_backend().name == "numpy"
 
 
+@pytest.mark.reliability("bad input")
 def test_unknown_name_lists_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"Unknown backend 'tensorflow'.*numpy, cupy, torch, jax"):
         xpnet.use_backend("tensorflow").__enter__()
 
 
+@pytest.mark.reliability("bad input")
 def test_set_backend_error_changes_nothing(clean_choice: None) -> None:
     before = xpnet.get_backend()
     with pytest.raises(ValueError, match="Unknown backend"):
@@ -88,6 +90,7 @@ def test_set_backend_error_changes_nothing(clean_choice: None) -> None:
     assert xpnet.get_backend() is before
 
 
+@pytest.mark.reliability("bad input")
 def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(bk._LIBRARY, "torch", "xpnet_no_such_module")
     bk._make_backend.cache_clear()
@@ -98,6 +101,7 @@ def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         bk._make_backend.cache_clear()
 
 
+@pytest.mark.reliability("bad input")
 def test_cuda_without_gpu_says_so(backend: bk.Backend) -> None:
     if backend.name not in ("torch", "jax"):
         pytest.skip("CUDA devices are parsed by the torch and jax backends")
@@ -107,6 +111,7 @@ def test_cuda_without_gpu_says_so(backend: bk.Backend) -> None:
         bk.resolve_backend(backend.name, "cuda")
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_device_strings() -> None:
     with pytest.raises(ValueError, match="NumPy runs on 'cpu' only"):
         bk.resolve_backend("numpy", "cuda")
@@ -130,6 +135,7 @@ def test_asarray_default_float_dtype(backend: bk.Backend) -> None:
     assert_array(x, backend=backend, dtype=getattr(backend.xp, expected), shape=(2,))
 
 
+@pytest.mark.reliability("bad input")
 def test_asarray_refuses_foreign_arrays(backend: bk.Backend) -> None:
     if backend.name == "numpy":
         pytest.skip("needs a second library")
@@ -138,6 +144,7 @@ def test_asarray_refuses_foreign_arrays(backend: bk.Backend) -> None:
         xpnet.asarray(x, backend="numpy")
 
 
+@pytest.mark.reliability("bad input")
 def test_resolve_dtype_errors(backend: bk.Backend) -> None:
     with pytest.raises(TypeError, match="Unknown dtype 'float128'"):
         bk.resolve_dtype(backend, "float128")
@@ -145,6 +152,7 @@ def test_resolve_dtype_errors(backend: bk.Backend) -> None:
         bk.resolve_dtype(backend, "asarray")
 
 
+@pytest.mark.reliability("bad input")
 def test_namespace_refuses_mixed_libraries(backend: bk.Backend) -> None:
     if backend.name == "numpy":
         pytest.skip("needs a second library")
@@ -152,6 +160,7 @@ def test_namespace_refuses_mixed_libraries(backend: bk.Backend) -> None:
         bk.namespace(np.zeros(2), xpnet.asarray([1.0, 2.0]))
 
 
+@pytest.mark.reliability("bad input")
 def test_namespace_refuses_mixed_devices() -> None:
     pytest.importorskip("array_api_strict")
     a = xpnet.asarray([1.0], backend="array_api_strict", device="cpu")
@@ -161,6 +170,7 @@ def test_namespace_refuses_mixed_devices() -> None:
     np.testing.assert_array_equal(xpnet.to_numpy(b), [1.0])
 
 
+@pytest.mark.reliability("bad input")
 def test_namespace_refuses_non_arrays() -> None:
     with pytest.raises(TypeError, match=r"xpnet.asarray"):
         xpnet.softmax([1.0, 2.0])

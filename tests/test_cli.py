@@ -49,6 +49,7 @@ def test_gradcheck_prints_small_differences(backend, capsys) -> None:
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
+@pytest.mark.reliability("bad input")
 def test_bad_options_give_one_line_and_status_2(capsys, argv, message) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -56,6 +57,7 @@ def test_bad_options_give_one_line_and_status_2(capsys, argv, message) -> None:
     assert err.startswith("xpnet: error: ") and message in err
 
 
+@pytest.mark.reliability("bad input")
 def test_missing_data_without_network(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("XPNET_MNIST_MIRRORS", "http://127.0.0.1:1/")
     assert main(["train", "--data-dir", str(tmp_path / "none"), "--iters", "1"]) == 2

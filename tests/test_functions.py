@@ -120,6 +120,7 @@ def test_one_hot(backend) -> None:
 # --- errors -----------------------------------------------------------------
 
 
+@pytest.mark.reliability("bad input")
 def test_labels_shaped_n_by_1_are_refused(backend) -> None:
     y = xpnet.asarray([Y2, Y7], dtype="float32")
     t = xpnet.asarray([[2], [7]], dtype=index_dtype(backend))
@@ -127,6 +128,7 @@ def test_labels_shaped_n_by_1_are_refused(backend) -> None:
         F.cross_entropy_error(y, t)
 
 
+@pytest.mark.reliability("bad input")
 def test_labels_out_of_range(backend) -> None:
     y = xpnet.asarray([Y2, Y7], dtype="float32")
     for bad in ([2, 10], [-1, 0]):
@@ -134,12 +136,14 @@ def test_labels_out_of_range(backend) -> None:
             F.cross_entropy_error(y, xpnet.asarray(bad, dtype=index_dtype(backend)))
 
 
+@pytest.mark.reliability("bad input")
 def test_float_labels_are_refused(backend) -> None:
     y = xpnet.asarray([Y2, Y7], dtype="float32")
     with pytest.raises(TypeError, match="labels must be integers"):
         F.cross_entropy_error(y, xpnet.asarray([2.0, 7.0], dtype="float32"))
 
 
+@pytest.mark.reliability("bad input")
 def test_integer_outputs_are_refused(backend) -> None:
     y = xpnet.asarray([[0, 1]], dtype=index_dtype(backend))
     t = xpnet.asarray([[0, 1]], dtype=index_dtype(backend))
@@ -151,6 +155,7 @@ def test_integer_outputs_are_refused(backend) -> None:
         F.softmax(y)
 
 
+@pytest.mark.reliability("bad input")
 def test_shape_mismatch_names_both_shapes(backend) -> None:
     y = xpnet.asarray([Y2], dtype="float32")
     t = xpnet.asarray([T2[:5]], dtype="float32")
@@ -160,6 +165,7 @@ def test_shape_mismatch_names_both_shapes(backend) -> None:
         F.cross_entropy_error(y, t)
 
 
+@pytest.mark.reliability("bad input")
 def test_rank_3_outputs_are_refused(backend) -> None:
     y = xpnet.asarray(np.full((2, 2, 2), 0.5), dtype="float32")
     with pytest.raises(ValueError, match=r"y.shape=\(2, 2, 2\)"):

@@ -96,6 +96,7 @@ def test_chapter_idiom_with_a_closure(backend) -> None:
     np.testing.assert_array_equal(to_numpy(w), before)
 
 
+@pytest.mark.reliability("faults")
 def test_restores_bit_for_bit_when_f_raises(backend) -> None:
     values = np.array([0.1, -0.0, 1e-30, 3.0000001], dtype=np.float32)
     x = xpnet.asarray(values, dtype="float32")
@@ -117,6 +118,7 @@ def test_default_step_depends_on_dtype(xp) -> None:
     assert default_step(xp, xp.float32) == pytest.approx(4.9e-3, rel=0.01)
 
 
+@pytest.mark.reliability("bad input")
 def test_integer_arrays_are_refused(backend) -> None:
     x = xpnet.asarray([3, 4], dtype=index_dtype(backend))
     with pytest.raises(TypeError, match=r"`x` must be a real floating.*int"):

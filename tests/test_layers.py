@@ -75,3 +75,12 @@ def test_softmax_with_loss_backward_is_exact(backend, f64, one_hot) -> None:
     assert_close(dx, to_numpy(numerical), backend=backend, dtype=f64, rtol=1e-8, atol=1e-10)
     expected_loss = float(xpnet.cross_entropy_error(xpnet.softmax(scores), t))
     assert_close(loss, expected_loss, backend=backend, dtype=f64)
+
+
+def test_first_layer_can_skip_its_input_gradient(backend, dtype) -> None:
+    layer = Affine(
+        xpnet.asarray(np.ones((3, 2)), dtype=dtype), xpnet.asarray(np.zeros(2), dtype=dtype)
+    )
+    layer.forward(xpnet.asarray(np.ones((4, 3)), dtype=dtype))
+    assert layer.backward(xpnet.asarray(np.ones((4, 2)), dtype=dtype), input_grad=False) is None
+    assert_close(layer.dW, np.full((3, 2), 4.0), backend=backend, dtype=dtype)

@@ -57,6 +57,7 @@ def test_read_idx_images_and_labels(tmp_path, compress) -> None:
         (lambda: b"\0\0", "x", "shorter than the IDX header"),
     ],
 )
+@pytest.mark.reliability("data integrity")
 def test_read_idx_names_the_file_and_the_problem(tmp_path, content, name, message) -> None:
     path = tmp_path / name
     path.write_bytes(content())
@@ -132,6 +133,7 @@ def assert_only_final_files(folder: Path, expected: list[str]) -> None:
     assert sorted(os.listdir(folder)) == sorted(expected)
 
 
+@pytest.mark.reliability("data integrity")
 def test_download_verifies_and_leaves_only_complete_files(tmp_path, mirrors, generated) -> None:
     serve(mirrors[0], generated)
     folder = download_mnist(
@@ -156,6 +158,7 @@ def test_download_verifies_and_leaves_only_complete_files(tmp_path, mirrors, gen
         (lambda body: (200, body, 3.0), "Timeout"),
     ],
 )
+@pytest.mark.reliability("data integrity")
 def test_bad_mirror_falls_back_to_the_next(tmp_path, mirrors, generated, bad, reason) -> None:
     first, second = mirrors
     for name, body in generated.items():
@@ -177,6 +180,7 @@ def test_bad_mirror_falls_back_to_the_next(tmp_path, mirrors, generated, bad, re
     assert per_file == (2 if reason in ("404", "500", "Timeout") else 1)
 
 
+@pytest.mark.reliability("data integrity")
 def test_all_mirrors_failing_is_one_clear_error(tmp_path, mirrors, generated) -> None:
     first, second = mirrors
     for name, body in generated.items():
@@ -196,6 +200,7 @@ def test_all_mirrors_failing_is_one_clear_error(tmp_path, mirrors, generated) ->
     assert_only_final_files(folder, [])
 
 
+@pytest.mark.reliability("data integrity")
 def test_load_without_download_says_where_to_put_files(tmp_path) -> None:
     with pytest.raises(
         MnistError,
@@ -278,6 +283,7 @@ def test_read_only_folder_caches_elsewhere(mnist_copy, tmp_path, monkeypatch) ->
 
 
 @pytest.mark.mnist
+@pytest.mark.reliability("data integrity")
 def test_damaged_local_file_is_named(mnist_copy) -> None:
     bad = mnist_copy / "t10k-labels-idx1-ubyte.gz"
     bad.unlink()
@@ -289,6 +295,7 @@ def test_damaged_local_file_is_named(mnist_copy) -> None:
 
 
 @pytest.mark.mnist
+@pytest.mark.reliability("data integrity")
 def test_download_real_files_from_a_local_mirror(tmp_path, mnist_dir, monkeypatch) -> None:
     """The shared copies were re-compressed: accepted by their payload SHA-256."""
     mirror = Mirror()

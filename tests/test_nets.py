@@ -137,6 +137,7 @@ def test_save_and_load_on_every_backend(backend, dtype, tmp_path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["net.npz", "np.npz"]  # no temporary files left
 
 
+@pytest.mark.reliability("faults")
 def test_failed_save_keeps_the_previous_file(backend, tmp_path, monkeypatch) -> None:
     net = xpnet.TwoLayerNet(5, 4, 3, seed=2)
     path = tmp_path / "net.npz"
@@ -176,11 +177,13 @@ def _tampered(tmp_path, **changes):
         ({"architecture": np.asarray('{"class": "TwoLayerNet"}')}, "field 'input_size'"),
     ],
 )
+@pytest.mark.reliability("security")
 def test_load_rejects_mismatched_files(tmp_path, changes, message) -> None:
     with pytest.raises(ValueError, match=message):
         xpnet.TwoLayerNet.load(_tampered(tmp_path, **changes))
 
 
+@pytest.mark.reliability("security")
 def test_load_refuses_pickles(tmp_path) -> None:
     path = tmp_path / "pickle.npz"
     np.savez(path, architecture=np.array([{"class": "TwoLayerNet"}], dtype=object))
@@ -191,6 +194,7 @@ def test_load_refuses_pickles(tmp_path) -> None:
 # --- bad input ----------------------------------------------------------------------
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_constructor_arguments() -> None:
     with pytest.raises(ValueError, match=r"`hidden_size` must be positive\. Received: 0"):
         xpnet.TwoLayerNet(784, 0, 10)
@@ -202,6 +206,7 @@ def test_bad_constructor_arguments() -> None:
         xpnet.TwoLayerNet(4, 3, 2, weight_init_std=float("nan"))
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_batches(backend) -> None:
     net = xpnet.TwoLayerNet(5, 4, 3, seed=0)
     x, t = small_problem(backend, backend.xp.float32)
@@ -217,3 +222,23 @@ def test_bad_batches(backend) -> None:
         net.gradient(x, t + 3)
     with pytest.raises(ValueError, match=r"`W` must have shape \(2, 3\)"):
         xpnet.SimpleNet(xpnet.asarray(np.ones((3, 3)), dtype="float32"))
+
+
+@pytest.mark.reliability("security")
+def test_nothing_in_xpnet_unpickles() -> None:
+    """No pickle, no allow_pickle=True, no eval/exec in the package's source."""
+    import re
+    from pathlib import Path
+
+    source = Path(xpnet.__file__).parent
+    pattern = re.compile(
+        r"\bimport pickle\b|\bpickle\.|allow_pickle\s*=\s*True|\beval\(|\bexec\(|\bmarshal\b|\bshelve\b"
+    )
+    offenders = [
+        f"{p.name}:{i}"
+        for p in source.rglob("*.py")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+    assert "allow_pickle=False" in (source / "_io.py").read_text()

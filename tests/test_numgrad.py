@@ -107,6 +107,7 @@ def test_series_terms_bound() -> None:
     assert _series_terms(1e-2) is not None and _series_terms(10.0) is None
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_method(backend) -> None:
     net = xpnet.TwoLayerNet(12, 6, 4, seed=0)
     x, labels = sparse_batch(backend, "float32")
@@ -145,6 +146,7 @@ def test_batched_equals_one_at_a_time(backend, f64) -> None:
     assert_close(x, host, backend=backend, dtype=f64, rtol=0)  # never modified
 
 
+@pytest.mark.reliability("bad input")
 def test_batched_float32_and_errors(backend) -> None:
     x = xpnet.asarray([1.0, -2.0], dtype="float32")
     xp = backend.xp

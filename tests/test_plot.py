@@ -83,6 +83,7 @@ def test_cli_plots(tmp_path, capsys) -> None:
     assert png_size(tmp_path / "k.png") == (1000, 400)
 
 
+@pytest.mark.reliability("bad input")
 def test_cli_plot_errors(tmp_path, capsys) -> None:
     assert main(["plot", "curves", "--out", str(tmp_path / "c.png")]) == 2
     assert "exactly one of --json FILE or --checkpoint FILE" in capsys.readouterr().err
@@ -118,6 +119,7 @@ def test_cli_plot_errors(tmp_path, capsys) -> None:
     assert not (tmp_path / "c.png").exists()
 
 
+@pytest.mark.reliability("bad input")
 def test_missing_matplotlib_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'xpnet\[plot\]'"):

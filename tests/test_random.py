@@ -41,6 +41,7 @@ def test_state_round_trip() -> None:
     np.testing.assert_array_equal(xpnet.to_numpy(rng.integers(100, 10)), first)
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match=r"`seed` must be non-negative\. Received: -1"):
         xpnet.random.default_rng(-1)

@@ -77,6 +77,7 @@ def test_chapter_lines_without_the_bar(backend, capsys) -> None:
 
 # NumPy warns about the overflow on its way to the error; that is expected here.
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.reliability("faults")
 def test_diverging_loss_names_the_iteration(backend) -> None:
     data = blobs(backend, "float32")
     net = xpnet.TwoLayerNet(6, 8, 3, weight_init_std=1.0, activation="relu", seed=0)
@@ -102,6 +103,7 @@ class InterruptAt(SGD):
 
 
 @pytest.mark.parametrize("stop_at", [7, 12, 13])
+@pytest.mark.reliability("faults")
 def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
     data = blobs(backend, "float32")
     settings = dict(iters=40, batch_size=10, lr=0.5, eval_every=6, seed=5, progress=None)
@@ -124,6 +126,7 @@ def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
         np.testing.assert_array_equal(params_of(fresh)[name], value)
 
 
+@pytest.mark.reliability("security")
 def test_resume_refuses_other_settings(backend, tmp_path) -> None:
     data = blobs(backend, "float32")
     path = tmp_path / "state.npz"
@@ -174,6 +177,7 @@ def test_resume_refuses_other_settings(backend, tmp_path) -> None:
         ({"checkpoint": "/no/such/dir/state.npz"}, ValueError, "does not exist"),
     ],
 )
+@pytest.mark.reliability("bad input")
 def test_bad_arguments_change_nothing(backend, kwargs, error, message) -> None:
     data = blobs(backend, "float32")
     net = xpnet.TwoLayerNet(6, 8, 3, seed=0)
@@ -184,6 +188,7 @@ def test_bad_arguments_change_nothing(backend, kwargs, error, message) -> None:
         np.testing.assert_array_equal(params_of(net)[name], value)
 
 
+@pytest.mark.reliability("bad input")
 def test_bad_data(backend) -> None:
     x, t = blobs(backend, "float32")
     net = xpnet.TwoLayerNet(6, 8, 3, seed=0)

@@ -11,7 +11,13 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "check_writable_path", "load_npz", "save_npz"]
+__all__ = [
+    "atomic_write",
+    "check_writable_path",
+    "load_npz",
+    "remove_stale_temporaries",
+    "save_npz",
+]
 
 
 def check_writable_path(path: str | os.PathLike[str], name: str) -> Path:
@@ -55,6 +61,20 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files that :func:`atomic_write` left for `path` when killed.
+
+    Only for a path this process owns (a training run's checkpoint): another
+    writer's temporary file would be removed too. Returns what was removed.
+    """
+    target = Path(path)
+    stale = sorted(target.parent.glob(f".{target.name}.*.tmp"))
+    for leftover in stale:
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    return stale
 
 
 def save_npz(path: str | os.PathLike[str], arrays: dict[str, Any]) -> None:

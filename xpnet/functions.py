@@ -126,6 +126,11 @@ def softmax(x: Any, axis: int = -1) -> Any:
     """
     xp = namespace(x)
     _check_floating(xp, x, "x")
+    if x.ndim == 0 or x.shape[axis] == 0:
+        raise ValueError(
+            f"`x` needs at least one entry along axis {axis} to normalise over. "
+            f"Received: x.shape={tuple(x.shape)}."
+        )
     return _softmax(xp, x, axis)
 
 
@@ -183,6 +188,14 @@ def check_labels(t: Any, num_classes: int, name: str = "t") -> None:
         )
 
 
+def _check_not_empty(y: Any) -> None:
+    if math.prod(y.shape) == 0:
+        raise ValueError(
+            f"`y` is empty: a loss over no samples or no classes is undefined. "
+            f"Received: y.shape={tuple(y.shape)}."
+        )
+
+
 def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
     """Validate (y, t) and return them as a batch, and whether `t` is labels."""
     _check_floating(xp, y, "y")
@@ -200,6 +213,7 @@ def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
             "`t` must be one-hot with the shape of `y`, or integer labels of shape "
             f"{tuple(y.shape[:-1])}. Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
         )
+    _check_not_empty(y)
     if y.ndim == 1:
         y, t = xp.reshape(y, (1, -1)), xp.reshape(t, (1, -1) if not labels else (1,))
     return y, t, labels
@@ -233,6 +247,12 @@ def mean_squared_error(y: Any, t: Any) -> Any:
             "`y` and `t` must have the same shape. "
             f"Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
         )
+    if y.ndim not in (1, 2):
+        raise ValueError(
+            "`y` must have shape (C,) for one sample or (N, C) for a batch. "
+            f"Received: y.shape={tuple(y.shape)}."
+        )
+    _check_not_empty(y)
     err = 0.5 * xp.sum((y - xp.astype(t, y.dtype)) ** 2, axis=-1)
     return xp.mean(err) if y.ndim > 1 else err
 

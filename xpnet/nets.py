@@ -318,6 +318,10 @@ class TwoLayerNet:
         xp = self._check_x(x)
         namespace(x, t)
         n, c = x.shape[0], self.output_size
+        if n == 0:
+            raise ValueError(
+                "`x` is an empty batch: the loss and accuracy of 0 samples are undefined."
+            )
         if tuple(t.shape) == (n, c):
             return xp
         if tuple(t.shape) != (n,):

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import check_writable_path, load_npz, save_npz
+from ._io import check_writable_path, load_npz, remove_stale_temporaries, save_npz
 from .backend import asarray, namespace, to_numpy
 from .functions import check_labels
 from .optim import SGD, check_learning_rate
@@ -112,6 +112,9 @@ def _check_data(net: Any, data: Any, name: str) -> tuple[Any, Any]:
         raise TypeError(
             f"`{name}` images must have the network's dtype {net.dtype}. Received: {x.dtype}."
         )
+    xp = net.backend.xp
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"`{name}` images contain NaN or infinity; clean the data first.")
     if tuple(t.shape) == (n, net.output_size):
         return x, t
     if tuple(t.shape) != (n,):
@@ -367,8 +370,10 @@ def train(
     trainer = _Trainer(
         net, train_data, test_data, config, optimizer if optimizer is not None else SGD(lr)
     )
-    if resume and path is not None and path.exists():
-        trainer.restore(path)
+    if path is not None:
+        remove_stale_temporaries(path)  # left by a run that was killed mid-save
+        if resume and path.exists():
+            trainer.restore(path)
     return _run(trainer, path, progress)
 
 
