@@ -145,14 +145,15 @@ def numerical_gradient(
     step = default_step(xp, x.dtype) if h is None else float(h)
     if batched:
         return _batched(xp, f, x, step, chunk_size)
+    plus_values: list[Any] = []
     if is_writeable(x):
         parts = _perturb_in_place(xp, f, x, step)
     else:
-        parts = _perturb_copies(xp, f, x, step)
+        parts = _perturb_copies(xp, f, x, step, plus_values)
     if not parts:
         return xp.zeros_like(x)
     grad = xp.reshape(xp.stack(parts), x.shape)
-    if not is_writeable(x) and _perturbation_ignored(xp, grad, x, step):
+    if plus_values and _argument_ignored(xp, f, x, step, grad, plus_values):
         warnings.warn(
             "numerical_gradient: every partial derivative is exactly 0. The array is "
             "immutable (e.g. JAX), so `f` is called with perturbed copies of `x`; "
@@ -164,9 +165,19 @@ def numerical_gradient(
     return grad
 
 
-def _perturbation_ignored(xp: ModuleType, grad: Any, x: Any, h: float) -> bool:
-    """Every derivative is 0 although some element of `x` moves by `h`."""
-    return not bool(xp.any(grad != 0)) and bool(xp.any(x + h != x))
+def _argument_ignored(
+    xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float, grad: Any, plus_values: list[Any]
+) -> bool:
+    """Every derivative is 0 and f gave f(x) at every perturbed point: it ignores x.
+
+    A genuine stationary point (x0**2 + x1**2 at the origin) has a zero
+    gradient too, but there f(x + h e_i) differs from f(x). And where x is so
+    large that ``x + h == x``, no function could see the step.
+    """
+    if bool(xp.any(grad != 0)) or not bool(xp.any(x + h != x)):
+        return False
+    at_x = _scalar(xp, f(x), x)
+    return all(bool(_scalar(xp, value, x) == at_x) for value in plus_values)
 
 
 def _scalar(xp: ModuleType, value: Any, like: Any) -> Any:
@@ -189,12 +200,16 @@ def _perturb_in_place(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float)
     return parts
 
 
-def _perturb_copies(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float) -> list[Any]:
+def _perturb_copies(
+    xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float, plus_values: list[Any]
+) -> list[Any]:
+    """Differences from perturbed copies; the values f(x + h e_i) go to `plus_values`."""
     flat = xp.reshape(x, (-1,))
     parts = []
     for i in range(flat.shape[0]):
         f_plus = f(xp.reshape(xpx.at(flat, i).add(h, copy=True), x.shape))
         f_minus = f(xp.reshape(xpx.at(flat, i).subtract(h, copy=True), x.shape))
+        plus_values.append(f_plus)
         parts.append(_scalar(xp, (f_plus - f_minus) / (2 * h), x))
     return parts
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
 from collections.abc import Callable
 from typing import Any
 
+from ._checks import positive_int
 from ._io import check_writable_path, load_npz, save_npz
 from .backend import (
     Backend,
@@ -53,16 +53,6 @@ __all__ = ["SimpleNet", "TwoLayerNet"]
 ACTIVATIONS: dict[str, Callable[..., Any]] = {"sigmoid": Sigmoid, "relu": Relu}
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 FORMAT_VERSION = 1
-
-
-def _positive_size(value: Any, name: str) -> int:
-    try:
-        size = operator.index(value)
-    except TypeError:
-        raise TypeError(f"`{name}` must be an int. Received: {value!r}.") from None
-    if size <= 0:
-        raise ValueError(f"`{name}` must be positive. Received: {size}.")
-    return size
 
 
 class SimpleNet:
@@ -156,7 +146,7 @@ class TwoLayerNet:
         seed: int | None = None,
     ) -> None:
         sizes = [
-            _positive_size(v, n)
+            positive_int(v, n)
             for v, n in (
                 (input_size, "input_size"),
                 (hidden_size, "hidden_size"),

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import positive_int
 from .backend import Backend, asarray, index_dtype, resolve_backend, resolve_dtype
 
 __all__ = ["Generator", "default_rng"]
@@ -43,16 +44,6 @@ def _shape(shape: int | tuple[int, ...], name: str = "shape") -> tuple[int, ...]
     if any(d < 0 for d in dims):
         raise ValueError(f"`{name}` must not have negative sizes. Received: {shape!r}.")
     return dims
-
-
-def _positive_int(value: int, name: str) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"`{name}` must be an int. Received: {value!r}.") from None
-    if number <= 0:
-        raise ValueError(f"`{name}` must be positive. Received: {value!r}.")
-    return number
 
 
 class Generator:
@@ -103,7 +94,7 @@ class Generator:
         loop. The result has the backend's index dtype.
         """
         b = resolve_backend(backend, device)
-        values = self._rng.integers(0, _positive_int(high, "high"), size=_shape(size, "size"))
+        values = self._rng.integers(0, positive_int(high, "high"), size=_shape(size, "size"))
         return asarray(values, dtype=index_dtype(b), backend=b)
 
     def choice(
@@ -117,7 +108,7 @@ class Generator:
     ) -> Any:
         """Draw `size` indices from ``range(n)``, with or without replacement."""
         b = resolve_backend(backend, device)
-        values = self._rng.choice(_positive_int(n, "n"), size=_shape(size, "size"), replace=replace)
+        values = self._rng.choice(positive_int(n, "n"), size=_shape(size, "size"), replace=replace)
         return asarray(values, dtype=index_dtype(b), backend=b)
 
     def permutation(
@@ -125,7 +116,7 @@ class Generator:
     ) -> Any:
         """A random ordering of ``range(n)``."""
         b = resolve_backend(backend, device)
-        values = self._rng.permutation(_positive_int(n, "n"))
+        values = self._rng.permutation(positive_int(n, "n"))
         return asarray(values, dtype=index_dtype(b), backend=b)
 
     def get_state(self) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
 import signal
 import threading
@@ -33,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._checks import positive_int
 from ._io import check_writable_path, load_npz, remove_stale_temporaries, save_npz
 from .backend import asarray, namespace, to_numpy
 from .functions import check_labels
@@ -82,16 +82,6 @@ def load_history(path: str | os.PathLike[str]) -> History:
         return History.from_dict(meta["history"])
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"{path}: not an xpnet checkpoint ({exc}).") from None
-
-
-def _positive(value: Any, name: str) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"`{name}` must be an int. Received: {value!r}.") from None
-    if number <= 0:
-        raise ValueError(f"`{name}` must be positive. Received: {number}.")
-    return number
 
 
 def _check_data(net: Any, data: Any, name: str) -> tuple[Any, Any]:
@@ -341,7 +331,7 @@ def train(
     KeyboardInterrupt
         On Ctrl-C, after saving the checkpoint (if any).
     """
-    iters, batch_size = _positive(iters, "iters"), _positive(batch_size, "batch_size")
+    iters, batch_size = positive_int(iters, "iters"), positive_int(batch_size, "batch_size")
     if grad not in ("backprop", "numerical"):
         raise ValueError(f"`grad` must be 'backprop' or 'numerical'. Received: {grad!r}.")
     lr = check_learning_rate(lr)
@@ -353,7 +343,9 @@ def train(
             f"`batch_size` must be at most the {n} training samples. Received: {batch_size}."
         )
     every = (
-        _positive(eval_every, "eval_every") if eval_every is not None else max(n // batch_size, 1)
+        positive_int(eval_every, "eval_every")
+        if eval_every is not None
+        else max(n // batch_size, 1)
     )
     path = None if checkpoint is None else check_writable_path(checkpoint, "checkpoint")
     if resume and path is None:
