@@ -45,6 +45,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     )
     entry["cases"] += 1
     entry["passed"] += report.outcome == "passed"
+    entry["skipped"] += report.outcome == "skipped"
     if report.user_properties:
         entry["measured"] = dict(report.user_properties)
 

@@ -138,6 +138,7 @@ def time_torch_train(device, host, hidden, batch, iters):
                 p["W2"] -= 0.1 * (z1.T @ dy)
                 p["b2"] -= 0.1 * dy.sum(0)
             i = end + 1
+            float((scores(x).argmax(1) == t).float().mean())  # train accuracy, as xpnet.train
             accs.append(float((scores(xt).argmax(1) == tt).float().mean()))
     return time.perf_counter() - start, accs[-1]
 
