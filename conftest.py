@@ -32,7 +32,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker("reliability")
-    if marker is None or not (report.when == "call" or report.skipped):
+    if not item.config.getoption("--reliability-report") or marker is None:
+        return
+    if not (report.when == "call" or report.skipped):
         return
     category = _outcomes.setdefault(
         marker.args[0], {"passed": 0, "failed": 0, "skipped": 0, "tests": {}}
@@ -41,7 +43,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()  # type: ignore[union-attr]
     name = item.originalname if isinstance(item, pytest.Function) else item.name
     entry = category["tests"].setdefault(
-        name, {"file": item.path.name, "what": doc[0] if doc else "", "cases": 0, "passed": 0}
+        name,
+        {
+            "file": item.path.name,
+            "what": doc[0] if doc else "",
+            "cases": 0,
+            "passed": 0,
+            "skipped": 0,
+        },
     )
     entry["cases"] += 1
     entry["passed"] += report.outcome == "passed"

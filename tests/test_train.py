@@ -235,3 +235,58 @@ def test_chapter_training_reaches_094(backend, mnist_dir) -> None:
         net.accuracy(*test_data), h.test_acc[-1], backend=backend, dtype=backend.xp.float32
     )
     assert is_writeable(net.params["W1"]) or backend.name == "jax"
+
+
+def _tampered_checkpoint(tmp_path, backend, edit):
+    data = blobs(backend, "float32")
+    path = tmp_path / "state.npz"
+    xpnet.train(
+        xpnet.TwoLayerNet(6, 8, 3, seed=3),
+        data,
+        iters=5,
+        batch_size=10,
+        seed=1,
+        checkpoint=path,
+        progress=None,
+    )
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    edit(arrays)
+    np.savez(path, **arrays)
+    return data, path
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda a: a.update({"param.W1": a["param.W1"].astype(np.float64)}),
+            "`W1` must be float32",
+        ),
+        (
+            lambda a: a.update({"param.b1": np.zeros(9, np.float32)}),
+            r"`b1` must be float32 of shape \(8,\)",
+        ),
+        (lambda a: a.pop("param.W2"), r"missing \['W2'\]"),
+        (lambda a: a.update({"param.W3": np.zeros(1, np.float32)}), r"unexpected \['W3'\]"),
+        (lambda a: a.update({"evil": np.zeros(1)}), r"unexpected arrays \['evil'\]"),
+        (lambda a: a.update({"meta": np.asarray("{not json")}), "not an xpnet checkpoint"),
+        (
+            lambda a: a.update(
+                {"meta": np.asarray(str(a["meta"]).replace('"rng_state": "', '"rng_state": "x'))}
+            ),
+            "not an xpnet checkpoint",
+        ),
+    ],
+)
+def test_resume_rejects_tampered_checkpoints(backend, tmp_path, edit, message) -> None:
+    data, path = _tampered_checkpoint(tmp_path, backend, edit)
+    net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
+    before = params_of(net)
+    with pytest.raises(ValueError, match=message):
+        xpnet.train(
+            net, data, iters=5, batch_size=10, seed=1, checkpoint=path, resume=True, progress=None
+        )
+    for name, value in before.items():
+        np.testing.assert_array_equal(params_of(net)[name], value)

@@ -34,7 +34,7 @@ from typing import Any
 
 from ._checks import positive_int
 from ._io import check_writable_path, load_npz, remove_stale_temporaries, save_npz
-from .backend import asarray, namespace, to_numpy
+from .backend import namespace, to_numpy
 from .functions import check_labels
 from .optim import SGD, check_learning_rate
 from .random import default_rng
@@ -234,38 +234,42 @@ class _Trainer:
         arrays = load_npz(path)
         try:
             meta = json.loads(str(arrays.pop("meta")))
-        except (KeyError, ValueError) as exc:
+            version, arch, config = meta["format_version"], meta["architecture"], meta["config"]
+            history = History.from_dict(meta["history"])
+            iteration = int(meta["iteration"])
+            default_rng().set_state(meta["rng_state"])  # validates the state
+        except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"{path}: not an xpnet checkpoint ({exc}).") from None
-        if meta.get("format_version") != CHECKPOINT_VERSION:
+        if version != CHECKPOINT_VERSION:
+            raise ValueError(f"{path}: unsupported checkpoint version {version!r}.")
+        if arch != self.net.architecture():
             raise ValueError(
-                f"{path}: unsupported checkpoint version {meta.get('format_version')!r}."
-            )
-        if meta["architecture"] != self.net.architecture():
-            raise ValueError(
-                f"{path}: the checkpoint is for {meta['architecture']}, not this network "
-                f"({self.net.architecture()})."
+                f"{path}: the checkpoint is for {arch}, "
+                f"not this network ({self.net.architecture()})."
             )
         fixed = ("iters", "batch_size", "eval_every", "grad", "seed", "train_size", "lr")
-        changed = [k for k in fixed if meta["config"].get(k) != self.config[k]]
+        changed = [k for k in fixed if config.get(k) != self.config[k]]
         if changed:
-            detail = ", ".join(
-                f"{k}: {meta['config'].get(k)!r} -> {self.config[k]!r}" for k in changed
-            )
+            detail = ", ".join(f"{k}: {config.get(k)!r} -> {self.config[k]!r}" for k in changed)
             raise ValueError(f"{path}: cannot resume with different settings ({detail}).")
+        if not 0 <= iteration <= self.config["iters"] or len(history.train_loss) != iteration:
+            raise ValueError(f"{path}: inconsistent checkpoint (iteration {iteration}).")
+        # The network class checks the arrays against the declared architecture:
+        # names, shapes and dtypes, nothing missing, nothing extra.
         params = {k.removeprefix("param."): v for k, v in arrays.items() if k.startswith("param.")}
-        for name, value in self.net.params.items():
-            got = params.get(name)
-            if got is None or got.shape != tuple(value.shape):
-                raise ValueError(f"{path}: parameter {name!r} is missing or has the wrong shape.")
+        others = sorted(k for k in arrays if not k.startswith(("param.", "optim.")))
+        if others:
+            raise ValueError(f"{path}: unexpected arrays {others}.")
+        restored = type(self.net).from_arrays(
+            {"architecture": json.dumps(arch), **params}, backend=self.net.backend, source=str(path)
+        )
         self.optimizer.load_state_dict(
             {k.removeprefix("optim."): v for k, v in arrays.items() if k.startswith("optim.")}
         )
-        self.net.params = {
-            k: asarray(v, dtype=self.net.dtype, backend=self.net.backend) for k, v in params.items()
-        }
-        self.iteration = int(meta["iteration"])
+        self.net.params = restored.params
+        self.iteration = iteration
         self.block_rng_state = meta["rng_state"]
-        self.history = History.from_dict(meta["history"])
+        self.history = history
 
 
 def train(
