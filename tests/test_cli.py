@@ -96,3 +96,17 @@ def test_python_dash_m(tmp_path) -> None:
         [sys.executable, "-m", "xpnet", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("xpnet ")
+
+
+@pytest.mark.reliability("bad input")
+@pytest.mark.parametrize("option", ["--json", "--plot", "--checkpoint"])
+def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch, option) -> None:
+    """A directory, a missing folder or an unwritable folder: one line, status 2, nothing written."""
+    assert main(["train", option, str(tmp_path)]) == 2
+    assert "must be a file path, not a directory" in capsys.readouterr().err
+    assert main(["train", option, str(tmp_path / "missing" / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root ignores permission bits
+    assert main(["train", option, str(tmp_path / "out")]) == 2
+    assert "is not writable" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
