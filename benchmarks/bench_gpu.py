@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reference_numpy as ref
+from bench_train import write_results
 
 import xpnet
 
@@ -230,10 +231,7 @@ def main() -> None:
             "wall_s": time.perf_counter() - start,
             "returncode": completed.returncode,
         }
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    write_results(results, args.out)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reference_numpy as ref
-from bench_train import machine, run_child
+from bench_train import machine, run_child, write_results
 
 import xpnet
 
@@ -93,10 +93,7 @@ def main() -> None:
         results["test_acc_gap_points"] = 100 * abs(
             results["train_numerical"]["test_acc"] - results["train_backprop"]["test_acc"]
         )
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    write_results(results, args.out)
 
 
 if __name__ == "__main__":

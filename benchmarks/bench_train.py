@@ -181,10 +181,15 @@ def main() -> None:
     results["cli_peak_rss_mb_10000_iters"] = peak_rss_of_cli(
         argparse.Namespace(iters=10000, data_dir=args.data_dir)
     )
+    write_results(results, args.out)
+
+
+def write_results(results: dict, out: str | None) -> None:
+    """Print `results` as JSON, and write them to `out` when given."""
     text = json.dumps(results, indent=1)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    if out:
+        Path(out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

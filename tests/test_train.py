@@ -126,19 +126,18 @@ def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
         np.testing.assert_array_equal(params_of(fresh)[name], value)
 
 
-@pytest.mark.reliability("security")
-def test_resume_refuses_other_settings(backend, tmp_path) -> None:
+def _small_checkpoint(tmp_path, backend):
+    """Train a small network 5 iterations with a checkpoint; return the data and its path."""
     data = blobs(backend, "float32")
     path = tmp_path / "state.npz"
-    xpnet.train(
-        xpnet.TwoLayerNet(6, 8, 3, seed=3),
-        data,
-        iters=5,
-        batch_size=10,
-        seed=1,
-        checkpoint=path,
-        progress=None,
-    )
+    net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
+    xpnet.train(net, data, iters=5, batch_size=10, seed=1, checkpoint=path, progress=None)
+    return data, path
+
+
+@pytest.mark.reliability("security")
+def test_resume_refuses_other_settings(backend, tmp_path) -> None:
+    data, path = _small_checkpoint(tmp_path, backend)
     net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
     before = params_of(net)
     with pytest.raises(ValueError, match=r"different settings \(batch_size: 10 -> 20"):
@@ -238,17 +237,7 @@ def test_chapter_training_reaches_094(backend, mnist_dir) -> None:
 
 
 def _tampered_checkpoint(tmp_path, backend, edit):
-    data = blobs(backend, "float32")
-    path = tmp_path / "state.npz"
-    xpnet.train(
-        xpnet.TwoLayerNet(6, 8, 3, seed=3),
-        data,
-        iters=5,
-        batch_size=10,
-        seed=1,
-        checkpoint=path,
-        progress=None,
-    )
+    data, path = _small_checkpoint(tmp_path, backend)
     with np.load(path, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     edit(arrays)
