@@ -110,3 +110,44 @@ def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch,
     assert main(["train", option, str(tmp_path / "out")]) == 2
     assert "is not writable" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.mnist
+def test_progress_bar_on_a_terminal(mnist_dir) -> None:
+    """On a terminal, `xpnet train` shows a tqdm bar with loss and accuracies."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 140, 0, 0))
+    argv = [
+        sys.executable,
+        "-m",
+        "xpnet",
+        "train",
+        "--iters",
+        "20",
+        "--eval-every",
+        "10",
+        "--data-dir",
+        str(mnist_dir),
+    ]
+    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    assert (
+        "20/20" in screen and "loss=" in screen and "train_acc=" in screen and "test_acc=" in screen
+    )
+    assert "train acc, test acc |" not in screen  # the chapter's lines are for non-terminals
