@@ -182,6 +182,8 @@ def _torch_device(spec: str | None) -> Any:
                 f"Device {spec!r} does not exist: PyTorch sees "
                 f"{torch.cuda.device_count()} CUDA device(s)."
             )
+        if dev.index is None:  # arrays report "cuda:0", never "cuda": name the index
+            dev = torch.device("cuda", torch.cuda.current_device())
     elif dev.type != "cpu":
         raise ValueError(
             f"Invalid device {spec!r} for backend 'torch': expected 'cpu' or 'cuda[:N]'."
