@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import xpnet
+import xpnet._io
 from xpnet.cli import main
 
 
@@ -151,3 +152,28 @@ def test_progress_bar_on_a_terminal(mnist_dir) -> None:
         "20/20" in screen and "loss=" in screen and "train_acc=" in screen and "test_acc=" in screen
     )
     assert "train acc, test acc |" not in screen  # the chapter's lines are for non-terminals
+
+
+@pytest.mark.mnist
+@pytest.mark.reliability("faults")
+def test_ctrl_c_saves_and_exits_cleanly(mnist_dir, tmp_path) -> None:
+    """SIGINT during `xpnet train`: checkpoint saved, one line, status 130; --resume finishes."""
+    import signal
+    import time
+
+    ckpt = tmp_path / "state.npz"
+    argv = [sys.executable, "-m", "xpnet", "train", "--quiet", "--iters", "3000", "--eval-every", "1000",
+            "--data-dir", str(mnist_dir), "--checkpoint", str(ckpt)]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ckpt.exists() and time.monotonic() < deadline:  # the first evaluation is written
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "--resume" in err
+    meta = json.loads(str(xpnet._io.load_npz(ckpt)["meta"]))
+    assert 0 < meta["iteration"] < 3000
+    assert main(["train", "--quiet", "--iters", "3000", "--eval-every", "1000", "--data-dir", str(mnist_dir),
+                 "--checkpoint", str(ckpt), "--resume"]) == 0  # fmt: skip
+    assert json.loads(str(xpnet._io.load_npz(ckpt)["meta"]))["iteration"] == 3000
