@@ -188,7 +188,14 @@ def check_labels(t: Any, num_classes: int, name: str = "t") -> None:
         )
 
 
-def _check_not_empty(y: Any) -> None:
+def _check_outputs(xp: ModuleType, y: Any) -> None:
+    """`y` must be a non-empty floating array of shape (C,) or (N, C)."""
+    _check_floating(xp, y, "y")
+    if y.ndim not in (1, 2):
+        raise ValueError(
+            "`y` must have shape (C,) for one sample or (N, C) for a batch. "
+            f"Received: y.shape={tuple(y.shape)}."
+        )
     if math.prod(y.shape) == 0:
         raise ValueError(
             f"`y` is empty: a loss over no samples or no classes is undefined. "
@@ -198,12 +205,7 @@ def _check_not_empty(y: Any) -> None:
 
 def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
     """Validate (y, t) and return them as a batch, and whether `t` is labels."""
-    _check_floating(xp, y, "y")
-    if y.ndim not in (1, 2):
-        raise ValueError(
-            "`y` must have shape (C,) for one sample or (N, C) for a batch. "
-            f"Received: y.shape={tuple(y.shape)}."
-        )
+    _check_outputs(xp, y)
     if t.shape == y.shape:
         labels = False
     elif t.shape == y.shape[:-1]:
@@ -213,7 +215,6 @@ def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
             "`t` must be one-hot with the shape of `y`, or integer labels of shape "
             f"{tuple(y.shape[:-1])}. Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
         )
-    _check_not_empty(y)
     if y.ndim == 1:
         y, t = xp.reshape(y, (1, -1)), xp.reshape(t, (1, -1) if not labels else (1,))
     return y, t, labels
@@ -241,18 +242,12 @@ def mean_squared_error(y: Any, t: Any) -> Any:
     0.5975
     """
     xp = namespace(y, t)
-    _check_floating(xp, y, "y")
+    _check_outputs(xp, y)
     if t.shape != y.shape:
         raise ValueError(
             "`y` and `t` must have the same shape. "
             f"Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
         )
-    if y.ndim not in (1, 2):
-        raise ValueError(
-            "`y` must have shape (C,) for one sample or (N, C) for a batch. "
-            f"Received: y.shape={tuple(y.shape)}."
-        )
-    _check_not_empty(y)
     err = 0.5 * xp.sum((y - xp.astype(t, y.dtype)) ** 2, axis=-1)
     return xp.mean(err) if y.ndim > 1 else err
 
