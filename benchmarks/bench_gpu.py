@@ -100,48 +100,28 @@ def time_xpnet_train(name, dev, host, hidden, batch, iters):
 
 
 def time_torch_train(device, host, hidden, batch, iters):
+    import reference_torch
     import torch
 
     (x, t), (xt, tt) = host
     x, t = torch.from_numpy(x).to(device), torch.from_numpy(np.asarray(t, np.int64)).to(device)
     xt, tt = torch.from_numpy(xt).to(device), torch.from_numpy(np.asarray(tt, np.int64)).to(device)
-    p = {
-        k: torch.from_numpy(v).to(device)
-        for k, v in ref.init_params((784, hidden, 10), seed=0).items()
-    }
-    rng = np.random.default_rng(0)
-    every = max(iters // 4, 1)
-
-    def scores(x):
-        return torch.sigmoid(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-
-    accs = []
+    init = ref.init_params((784, hidden, 10), seed=0)
+    params = {k: torch.from_numpy(v).to(device) for k, v in init.items()}
     start = time.perf_counter()
-    with torch.no_grad():
-        i = 0
-        while i < iters:
-            end = 0 if i == 0 else min(i + every - 1, iters - 1)
-            block = torch.from_numpy(rng.integers(0, x.shape[0], size=(end - i + 1, batch))).to(
-                device
-            )
-            for index in block:
-                xb, tb = x[index], t[index]
-                z1 = torch.sigmoid(xb @ p["W1"] + p["b1"])
-                y = torch.softmax(z1 @ p["W2"] + p["b2"], dim=1)
-                rows = torch.arange(batch, device=device)
-                y_t = y[rows, tb]
-                dy = y.clone()
-                dy[rows, tb] -= 1
-                dy *= (y_t / (y_t + 1e-7))[:, None] / batch
-                da1 = (dy @ p["W2"].T) * (1 - z1) * z1
-                p["W1"] -= 0.1 * (xb.T @ da1)
-                p["b1"] -= 0.1 * da1.sum(0)
-                p["W2"] -= 0.1 * (z1.T @ dy)
-                p["b2"] -= 0.1 * dy.sum(0)
-            i = end + 1
-            float((scores(x).argmax(1) == t).float().mean())  # train accuracy, as xpnet.train
-            accs.append(float((scores(xt).argmax(1) == tt).float().mean()))
-    return time.perf_counter() - start, accs[-1]
+    _, test_acc = reference_torch.train_loop(
+        params,
+        x,
+        t,
+        xt,
+        tt,
+        iters=iters,
+        batch_size=batch,
+        lr=0.1,
+        seed=0,
+        eval_every=max(iters // 4, 1),
+    )
+    return time.perf_counter() - start, test_acc[-1]
 
 
 def numerical_gradients(found, host, repeats):

@@ -1,0 +1,49 @@
+"""The hand-written PyTorch reference: the same loop as reference_numpy.train_loop.
+
+Same maths, initial weights, mini-batches (drawn on the host, one transfer per
+evaluation block) and evaluations as ``xpnet.train`` on a sigmoid TwoLayerNet,
+on whatever device the tensors live.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eval_every):
+    """Mini-batch SGD on tensors; returns (losses, test accuracies). Updates `params` in place.
+
+    The losses stay on the device, as xpnet.train keeps them until an evaluation.
+    """
+    rng = np.random.default_rng(seed)
+    rows = torch.arange(batch_size, device=x.device)
+
+    def accuracy(x, t):
+        scores = torch.sigmoid(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+        return float((scores.argmax(1) == t).float().mean())
+
+    losses, test_acc = [], []
+    i = 0
+    with torch.no_grad():
+        while i < iters:
+            end = 0 if i == 0 else min(i + eval_every - 1, iters - 1)
+            block = torch.from_numpy(rng.integers(0, x.shape[0], size=(end - i + 1, batch_size)))
+            for index in block.to(x.device):
+                xb, tb = x[index], t[index]
+                z1 = torch.sigmoid(xb @ params["W1"] + params["b1"])
+                y = torch.softmax(z1 @ params["W2"] + params["b2"], dim=1)
+                y_t = y[rows, tb]
+                losses.append(-torch.log(y_t + 1e-7).sum() / batch_size)
+                dy = y.clone()
+                dy[rows, tb] -= 1
+                dy *= (y_t / (y_t + 1e-7))[:, None] / batch_size
+                da1 = (dy @ params["W2"].T) * (1 - z1) * z1
+                params["W1"] -= lr * (xb.T @ da1)
+                params["b1"] -= lr * da1.sum(0)
+                params["W2"] -= lr * (z1.T @ dy)
+                params["b2"] -= lr * dy.sum(0)
+            i = end + 1
+            accuracy(x, t)  # the train accuracy, as xpnet.train measures it
+            test_acc.append(accuracy(x_test, t_test))
+    return losses, test_acc
