@@ -75,14 +75,14 @@ def time_xpnet_train(name, dev, host, hidden, batch, iters):
     (x, t), (xt, tt) = host
     data = (
         xpnet.asarray(x, backend=b),
-        xpnet.asarray(t, dtype=xpnet.backend.index_dtype(b), backend=b),
+        xpnet.asarray(t, dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b),
     )
     test = (
         xpnet.asarray(xt, backend=b),
-        xpnet.asarray(tt, dtype=xpnet.backend.index_dtype(b), backend=b),
+        xpnet.asarray(tt, dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b),
     )
     net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
-    xpnet.train(net, data, iters=5, batch_size=batch, seed=0, progress=None)  # warm-up
+    xpnet.train(net, data, iters=5, batch_size=batch, seed=0, verbose=0)  # warm-up
     net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
     start = time.perf_counter()
     h = xpnet.train(
@@ -94,7 +94,7 @@ def time_xpnet_train(name, dev, host, hidden, batch, iters):
         lr=0.1,
         seed=0,
         eval_every=max(iters // 4, 1),
-        progress=None,
+        verbose=0,
     )
     return time.perf_counter() - start, h.test_acc[-1]
 
@@ -132,7 +132,7 @@ def numerical_gradients(found, host, repeats):
         if not xpnet.backend.float64_available(b):
             continue
         xb = xpnet.asarray(x[:100].astype(np.float64), backend=b)
-        tb = xpnet.asarray(t[:100], dtype=xpnet.backend.index_dtype(b), backend=b)
+        tb = xpnet.asarray(t[:100], dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b)
         net = xpnet.TwoLayerNet(784, 50, 10, seed=0, dtype="float64", backend=b)
         net.numerical_gradient(xb, tb)
         times = []

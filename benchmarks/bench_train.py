@@ -63,7 +63,7 @@ def time_xpnet(backend: str, data, args) -> float:
         lr=0.1,
         seed=0,
         eval_every=600,
-        progress=None,
+        verbose=0,
     )
     return time.perf_counter() - start
 

@@ -46,7 +46,7 @@ def main() -> None:
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
-        progress=False,
+        verbose=2,
     )
     seconds = time.perf_counter() - start
     speed = f"{iters / seconds:.0f} iterations/s ({seconds:.1f} s)"

@@ -44,3 +44,21 @@ def assert_close(
     assert_array(actual, backend=backend, dtype=dtype, shape=expected.shape)
     tol = RTOL.get(dtype_name(backend.xp, dtype), 0.0) if rtol is None else rtol
     np.testing.assert_allclose(to_numpy(actual), expected, rtol=tol, atol=atol)
+
+
+def read_state_file(path: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """An xpnet state file (network or checkpoint): its metadata and all its arrays."""
+    import json
+
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    return json.loads(arrays.pop("meta").tobytes().decode()), arrays
+
+
+def write_state_file(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Write a state file from (possibly tampered) metadata and arrays, as xpnet lays it out."""
+    import json
+
+    meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(path, "wb") as file:
+        np.savez(file, meta=meta_bytes, **arrays)

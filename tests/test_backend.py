@@ -92,13 +92,15 @@ def test_set_backend_error_changes_nothing(clean_choice: None) -> None:
 
 @pytest.mark.reliability("bad input")
 def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(bk._LIBRARY, "torch", "xpnet_no_such_module")
-    bk._make_backend.cache_clear()
-    try:
-        with pytest.raises(ImportError, match=r"pip install 'xpnet\[torch\]'"):
-            bk.resolve_backend("torch")
-    finally:
-        bk._make_backend.cache_clear()
+    import dataclasses
+
+    from xpnet.backend._registry import LIBRARIES
+
+    missing = dataclasses.replace(LIBRARIES["torch"], module="xpnet_no_such_module")
+    monkeypatch.setitem(LIBRARIES, "torch", missing)
+    monkeypatch.setattr(bk, "_made", {})
+    with pytest.raises(ImportError, match=r"pip install 'xpnet\[torch\]'"):
+        bk.resolve_backend("torch")
 
 
 @pytest.mark.reliability("bad input")
@@ -177,4 +179,4 @@ def test_namespace_refuses_non_arrays() -> None:
 
 
 def test_index_dtype_is_integral(backend: bk.Backend) -> None:
-    assert backend.xp.isdtype(bk.index_dtype(backend), "signed integer")
+    assert backend.xp.isdtype(bk.index_dtype(backend.xp, backend.device), "signed integer")

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import read_state_file
 
 import xpnet
-import xpnet._io
 from xpnet.cli import main
 
 
@@ -38,8 +38,8 @@ def test_gradcheck_prints_small_differences(backend, capsys) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "--iters", "0"], "argument --iters: must be positive, got 0"),
-        (["train", "--batch-size", "-5"], "argument --batch-size: must be positive"),
+        (["train", "--iters", "0"], "argument --iters: must be a positive integer, got 0"),
+        (["train", "--batch-size", "-5"], "argument --batch-size: must be a positive integer, got -5"),
         (["train", "--lr", "-0.1"], "argument --lr: must be a finite positive number"),
         (["train", "--lr", "nan"], "argument --lr: must be a finite positive number"),
         (["train", "--hidden", "ten"], "argument --hidden: expected a positive integer, got 'ten'"),
@@ -172,8 +172,8 @@ def test_ctrl_c_saves_and_exits_cleanly(mnist_dir, tmp_path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "--resume" in err
-    meta = json.loads(str(xpnet._io.load_npz(ckpt)["meta"]))
-    assert 0 < meta["iteration"] < 3000
+    meta = read_state_file(ckpt)[0]
+    assert 0 < meta["training"]["iteration"] < 3000
     assert main(["train", "--quiet", "--iters", "3000", "--eval-every", "1000", "--data-dir", str(mnist_dir),
                  "--checkpoint", str(ckpt), "--resume"]) == 0  # fmt: skip
-    assert json.loads(str(xpnet._io.load_npz(ckpt)["meta"]))["iteration"] == 3000
+    assert read_state_file(ckpt)[0]["training"]["iteration"] == 3000

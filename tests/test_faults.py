@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import random
 import signal
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import read_state_file
 
 import xpnet
-from xpnet._io import load_npz
 
 ROOT = Path(__file__).parents[1]
 
@@ -27,15 +26,14 @@ def blobs(n=200, d=6, c=3, seed=0):
     labels = rng.integers(0, c, size=n)
     x = rng.normal(0.0, 0.3, size=(n, d)) + np.eye(c, d)[labels] * 2
     return xpnet.asarray(x, dtype="float32"), xpnet.asarray(
-        labels, dtype=xpnet.backend.index_dtype(xpnet.get_backend())
+        labels, dtype=xpnet.backend.index_dtype(xpnet.get_backend().xp, xpnet.get_backend().device)
     )
 
 
 def checkpoint_is_whole(path: Path) -> bool:
     """The file opens without pickle and its metadata parses."""
-    arrays = load_npz(path)
-    meta = json.loads(str(arrays["meta"]))
-    return set(meta) >= {"iteration", "rng_state", "history", "architecture"}
+    meta, _ = read_state_file(path)
+    return meta["kind"] == "checkpoint" and set(meta["training"]) >= {"iteration", "settings"}
 
 
 # --- failing saves ----------------------------------------------------------------------
@@ -57,7 +55,7 @@ def test_failed_checkpoint_save_keeps_the_previous_one(
     path = tmp_path / "state.npz"
     net = xpnet.TwoLayerNet(6, 8, 3, seed=0)
     xpnet.train(
-        net, data, iters=10, batch_size=10, eval_every=5, seed=0, checkpoint=path, progress=None
+        net, data, iters=10, batch_size=10, eval_every=5, seed=0, checkpoint=path, verbose=0
     )
     before = path.read_bytes()
     module_name, attr = where.split(".")
@@ -76,7 +74,7 @@ def test_failed_checkpoint_save_keeps_the_previous_one(
             eval_every=5,
             seed=0,
             checkpoint=path,
-            progress=None,
+            verbose=0,
         )
     monkeypatch.undo()
     assert path.read_bytes() == before and checkpoint_is_whole(path)
@@ -86,7 +84,7 @@ def test_failed_checkpoint_save_keeps_the_previous_one(
 @pytest.mark.reliability("faults")
 def test_stale_temporaries_are_cleared_on_the_next_run(backend, tmp_path) -> None:
     path = tmp_path / "state.npz"
-    (tmp_path / ".state.npz.abc123.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / ".state.npz.abc_1234.tmp").write_bytes(b"half a checkpoint")
     xpnet.train(
         xpnet.TwoLayerNet(6, 8, 3, seed=0),
         blobs(),
@@ -94,7 +92,7 @@ def test_stale_temporaries_are_cleared_on_the_next_run(backend, tmp_path) -> Non
         batch_size=10,
         seed=0,
         checkpoint=path,
-        progress=None,
+        verbose=0,
     )
     assert sorted(os.listdir(tmp_path)) == ["state.npz"]
 
@@ -133,7 +131,7 @@ def test_sigkill_and_resume_give_the_uninterrupted_result(
         pytest.skip("the command-line trials run on NumPy (bit-for-bit comparison)")
     reference = tmp_path / "reference.npz"
     subprocess.run(_train_cmd(mnist_dir, reference), check=True, timeout=120)
-    expected = load_npz(reference)
+    expected = read_state_file(reference)[1]
     rng = random.Random(0)
     during_write = 0
     trials = 20
@@ -154,15 +152,25 @@ def test_sigkill_and_resume_give_the_uninterrupted_result(
         if path.exists():
             assert checkpoint_is_whole(path), f"trial {trial}: corrupt checkpoint"
         subprocess.run(_train_cmd(mnist_dir, path, "--resume"), check=True, timeout=120)
-        got = load_npz(path)
-        for key in ("param.W1", "param.b1", "param.W2", "param.b2"):
+        got = read_state_file(path)[1]
+        for key in ("net.W1", "net.b1", "net.W2", "net.b2", "history.train_loss"):
             np.testing.assert_array_equal(got[key], expected[key], err_msg=f"trial {trial}: {key}")
-        assert (
-            json.loads(str(got["meta"]))["history"]["train_loss"]
-            == json.loads(str(expected["meta"]))["history"]["train_loss"]
-        )
         assert sorted(p.name for p in folder.iterdir()) == ["state.npz"]
     record_property("trials", trials)
     record_property("killed during a checkpoint write", during_write)
     # Kills that left a temporary file behind really interrupted a write.
     assert during_write >= 3, f"only {during_write} kills landed during a checkpoint write"
+
+
+@pytest.mark.reliability("data loss")
+@pytest.mark.parametrize("name", ["ck[12].npz", "*", "state.npz"])
+def test_stale_cleanup_touches_only_this_checkpoints_temporaries(backend, tmp_path, name) -> None:
+    """Glob characters in a checkpoint name match literally; other files' temporaries stay."""
+    others = [".ck1.npz.abcd1234.tmp", ".other.npz.abcd1234.tmp", ".state.npz.x.abcd1234.tmp"]
+    for other in others:
+        (tmp_path / other).write_bytes(b"another writer's temporary")
+    xpnet.train(
+        xpnet.TwoLayerNet(6, 8, 3, seed=0), blobs(), iters=2, batch_size=10, seed=0,
+        checkpoint=tmp_path / name, verbose=0,
+    )  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == sorted([*others, name])

@@ -120,7 +120,7 @@ def test_default_step_depends_on_dtype(xp) -> None:
 
 @pytest.mark.reliability("bad input")
 def test_integer_arrays_are_refused(backend) -> None:
-    x = xpnet.asarray([3, 4], dtype=index_dtype(backend))
+    x = xpnet.asarray([3, 4], dtype=index_dtype(backend.xp, backend.device))
     with pytest.raises(TypeError, match=r"`x` must be a real floating.*int"):
         xpnet.numerical_gradient(function_2, x)
     with pytest.raises(TypeError, match="`init_x` must be a real floating"):

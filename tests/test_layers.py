@@ -66,7 +66,7 @@ def test_softmax_with_loss_backward_is_exact(backend, f64, one_hot) -> None:
     t = (
         xpnet.asarray(np.eye(4)[labels], dtype=f64)
         if one_hot
-        else xpnet.asarray(labels, dtype=index_dtype(backend))
+        else xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     )
     layer = SoftmaxWithLoss()
     loss = layer.forward(scores, t)

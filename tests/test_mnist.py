@@ -216,7 +216,7 @@ def test_load_without_download_says_where_to_put_files(tmp_path) -> None:
 def test_real_mnist_on_the_backend(backend, mnist_dir) -> None:
     (x, t), (xt, tt) = load_mnist(data_dir=mnist_dir)
     assert_array(x, backend=backend, dtype=backend.xp.float32, shape=(60000, 784))
-    assert_array(t, backend=backend, dtype=index_dtype(backend), shape=(60000,))
+    assert_array(t, backend=backend, dtype=index_dtype(backend.xp, backend.device), shape=(60000,))
     assert_array(xt, backend=backend, dtype=backend.xp.float32, shape=(10000, 784))
     host_x, host_t, host_tt = to_numpy(x), to_numpy(t), to_numpy(tt)
     assert host_x.min() == 0.0 and host_x.max() == 1.0

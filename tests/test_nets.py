@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import pytest
-from helpers import assert_array, assert_close
+from helpers import assert_array, assert_close, read_state_file, write_state_file
 
 import xpnet
+from xpnet.errors import CheckpointError
 from xpnet.backend import float64_available, index_dtype, to_numpy
 
 
@@ -22,7 +24,7 @@ def f64(backend):
 def small_problem(backend, dtype, n=6, d=5, c=3, seed=0):
     rng = np.random.default_rng(seed)
     x = xpnet.asarray(rng.random((n, d)), dtype=dtype)
-    t = xpnet.asarray(rng.integers(0, c, size=n), dtype=index_dtype(backend))
+    t = xpnet.asarray(rng.integers(0, c, size=n), dtype=index_dtype(backend.xp, backend.device))
     return x, t
 
 
@@ -124,7 +126,7 @@ def test_save_and_load_on_every_backend(backend, dtype, tmp_path) -> None:
     net.save(path)
     for target in (backend.name, "numpy"):
         loaded = xpnet.TwoLayerNet.load(path, backend=target)
-        assert loaded.architecture() == net.architecture()
+        assert loaded.get_config() == net.get_config()
         assert loaded.backend.name == target
         for name, value in net.params.items():
             np.testing.assert_array_equal(to_numpy(loaded.params[name]), to_numpy(value))
@@ -154,41 +156,97 @@ def test_failed_save_keeps_the_previous_file(backend, tmp_path, monkeypatch) -> 
     assert os.listdir(tmp_path) == ["net.npz"]
 
 
-def _tampered(tmp_path, **changes):
+def _tampered(tmp_path, edit):
     net = xpnet.TwoLayerNet(5, 4, 3, seed=2, backend="numpy")
     net.save(tmp_path / "ok.npz")
-    with np.load(tmp_path / "ok.npz", allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    arrays.update(changes)
-    arrays = {k: v for k, v in arrays.items() if v is not None}
+    meta, arrays = read_state_file(tmp_path / "ok.npz")
+    edit(meta, arrays)
     path = tmp_path / "bad.npz"
-    np.savez(path, **arrays)
+    write_state_file(path, meta, arrays)
     return path
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("edit", "message"),
     [
-        ({"W1": np.zeros((4, 5), np.float32)}, r"`W1` must be float32 of shape \(5, 4\)"),
-        ({"b2": np.zeros(3, np.float64)}, "`b2` must be float32"),
-        ({"W2": None}, r"missing \['W2'\]"),
-        ({"extra": np.zeros(1)}, r"unexpected \['extra'\]"),
-        ({"architecture": np.asarray("not json")}, "not an xpnet network file"),
-        ({"architecture": np.asarray('{"class": "TwoLayerNet"}')}, "field 'input_size'"),
+        (
+            lambda m, a: a.update({"net.W1": np.zeros((4, 5), np.float32)}),
+            r"`W1` must be float32 of shape \(5, 4\)",
+        ),
+        (lambda m, a: a.update({"net.b2": np.zeros(3, np.float64)}), "`b2` must be float32"),
+        (lambda m, a: a.pop("net.W2"), r"missing \['net.W2'\]"),
+        (lambda m, a: a.update({"net.extra": np.zeros(1)}), r"unexpected \['net.extra'\]"),
+        (lambda m, a: m.update({"format": "numpy"}), "not an xpnet file"),
+        (lambda m, a: m.update({"version": 99}), "format 99; this xpnet reads format 2"),
+        (lambda m, a: m["network"].pop("input_size"), "`input_size` must be an int"),
+        (
+            lambda m, a: m["network"].update({"hidden_size": 10**9}),
+            r"`W1` must be float32 of shape \(5, 1000000000\)",
+        ),
+        (
+            lambda m, a: m["network"].update({"dtype": "int32"}),
+            "dtype must be one of float16, float32, float64",
+        ),
+        (
+            lambda m, a: m["network"].update({"class": "MultiLayerNet"}),
+            "holds a 'MultiLayerNet', not a TwoLayerNet",
+        ),
+        (lambda m, a: a.update({"net.b1": np.full(4, np.inf, np.float32)}), "NaN or infinity"),
     ],
 )
 @pytest.mark.reliability("security")
-def test_load_rejects_mismatched_files(tmp_path, changes, message) -> None:
-    with pytest.raises(ValueError, match=message):
-        xpnet.TwoLayerNet.load(_tampered(tmp_path, **changes))
+def test_load_rejects_mismatched_files(tmp_path, edit, message) -> None:
+    with pytest.raises(CheckpointError, match=message):
+        xpnet.TwoLayerNet.load(_tampered(tmp_path, edit))
 
 
 @pytest.mark.reliability("security")
-def test_load_refuses_pickles(tmp_path) -> None:
+def test_load_refuses_pickles_and_non_npz(tmp_path) -> None:
     path = tmp_path / "pickle.npz"
     np.savez(path, architecture=np.array([{"class": "TwoLayerNet"}], dtype=object))
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(CheckpointError, match="holds Python objects"):
         xpnet.TwoLayerNet.load(path)
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(CheckpointError, match="not an xpnet file"):
+        xpnet.TwoLayerNet.load(tmp_path / "text.npz")
+    with pytest.raises(CheckpointError, match="no such file"):
+        xpnet.TwoLayerNet.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.reliability("data integrity")
+def test_files_of_xpnet_0_1_still_load(backend, tmp_path) -> None:
+    """Format 1 (xpnet 0.1): a saved network, and the network inside a checkpoint."""
+    rng = np.random.default_rng(0)
+    params = {
+        "W1": rng.random((5, 4)),
+        "b1": rng.random(4),
+        "W2": rng.random((4, 3)),
+        "b2": rng.random(3),
+    }
+    params = {k: v.astype(np.float32) for k, v in params.items()}
+    arch = {"class": "TwoLayerNet", "format_version": 1, "input_size": 5, "hidden_size": 4,
+            "output_size": 3, "activation": "relu", "dtype": "float32"}  # fmt: skip
+    np.savez(tmp_path / "net.npz", architecture=np.asarray(json.dumps(arch)), **params)
+    meta = {"format_version": 1, "architecture": arch, "iteration": 3}
+    checkpoint = {f"param.{k}": v for k, v in params.items()}
+    np.savez(tmp_path / "ckpt.npz", meta=np.asarray(json.dumps(meta)), **checkpoint)
+    for name in ("net.npz", "ckpt.npz"):
+        net = xpnet.TwoLayerNet.load(tmp_path / name)
+        assert net.activation == "relu" and net.hidden_size == 4
+        assert_close(
+            net.params["W2"], params["W2"], backend=backend, dtype=backend.xp.float32, rtol=0
+        )
+
+
+def test_a_checkpoint_holds_a_loadable_network(backend, tmp_path) -> None:
+    """One state format: TwoLayerNet.load reads the network out of a training checkpoint."""
+    x = xpnet.asarray(np.random.default_rng(0).random((20, 5)), dtype="float32")
+    t = xpnet.asarray(np.arange(20) % 3, dtype=index_dtype(backend.xp, backend.device))
+    net = xpnet.TwoLayerNet(5, 4, 3, seed=2)
+    xpnet.train(net, (x, t), iters=4, batch_size=5, checkpoint=tmp_path / "c.npz", verbose=0)
+    loaded = xpnet.TwoLayerNet.load(tmp_path / "c.npz")
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(to_numpy(loaded.params[name]), to_numpy(value))
 
 
 # --- bad input ----------------------------------------------------------------------
@@ -200,9 +258,9 @@ def test_bad_constructor_arguments() -> None:
         xpnet.TwoLayerNet(784, 0, 10)
     with pytest.raises(TypeError, match="`input_size` must be an int"):
         xpnet.TwoLayerNet(7.5, 5, 10)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"`activation` must be one of \['relu', 'sigmoid'\]"):
+    with pytest.raises(ValueError, match=r"`activation` must be one of 'sigmoid', 'relu'"):
         xpnet.TwoLayerNet(4, 3, 2, activation="tanh")
-    with pytest.raises(ValueError, match="`weight_init_std` must be a finite number"):
+    with pytest.raises(ValueError, match="`weight_init_std` must be finite"):
         xpnet.TwoLayerNet(4, 3, 2, weight_init_std=float("nan"))
 
 
@@ -211,12 +269,12 @@ def test_bad_batches(backend) -> None:
     net = xpnet.TwoLayerNet(5, 4, 3, seed=0)
     x, t = small_problem(backend, backend.xp.float32)
     with pytest.raises(
-        ValueError, match=r"`x` must have shape \(N, 5\). Received: x.shape=\(6, 4\)"
+        ValueError, match=r"`x` must have shape \(N, 5\) with N > 0. Received: x.shape=\(6, 4\)"
     ):
         net.loss(x[:, :4], t)
     with pytest.raises(TypeError, match="`x` must have the network's dtype"):
         net.predict(xpnet.asarray(np.ones((2, 5)), dtype="int32"))
-    with pytest.raises(ValueError, match=r"`t` must be labels of shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"`t` must have shape \(6,\) \(labels\)"):
         net.loss(x, t[:3])
     with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
         net.gradient(x, t + 3)

@@ -47,7 +47,7 @@ def test_structured_equals_the_loop(backend, f64, activation, one_hot) -> None:
     t = (
         xpnet.asarray(np.eye(4)[labels], dtype=f64)
         if one_hot
-        else xpnet.asarray(labels, dtype=index_dtype(backend))
+        else xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     )
     net = xpnet.TwoLayerNet(12, 6, 4, weight_init_std=0.8, activation=activation, seed=1, dtype=f64)
     fast = net.numerical_gradient(x, t)
@@ -59,7 +59,7 @@ def test_structured_equals_the_loop(backend, f64, activation, one_hot) -> None:
 def test_structured_float32_is_as_good_as_the_loop(backend) -> None:
     """In float32 both carry rounding error; each stays close to backprop."""
     x, labels = sparse_batch(backend, "float32", n=20)
-    t = xpnet.asarray(labels, dtype=index_dtype(backend))
+    t = xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(12, 6, 4, weight_init_std=0.8, seed=1)
     exact = net.gradient(x, t)
     for method in ("structured", "loop"):
@@ -79,7 +79,7 @@ def test_structured_float32_is_as_good_as_the_loop(backend) -> None:
 def test_large_steps_use_direct_exponentials(backend, f64) -> None:
     """With h = 0.5 the moment series would need too many terms."""
     x, labels = sparse_batch(backend, f64)
-    t = xpnet.asarray(labels, dtype=index_dtype(backend))
+    t = xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(12, 6, 4, weight_init_std=2.0, seed=4, dtype=f64)
     assert _series_terms(0.5 * 6.0) is None
     fast = net.numerical_gradient(x, t, h=0.5)
@@ -89,7 +89,7 @@ def test_large_steps_use_direct_exponentials(backend, f64) -> None:
 
 def test_chunking_does_not_change_the_result(backend, f64) -> None:
     x, labels = sparse_batch(backend, f64, n=10)
-    t = xpnet.asarray(labels, dtype=index_dtype(backend))
+    t = xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(12, 6, 4, weight_init_std=0.8, seed=2, dtype=f64)
     whole = two_layer_numerical_gradient(backend.xp, net.params, "sigmoid", x, t, 1e-4)
     tiny = two_layer_numerical_gradient(
@@ -111,8 +111,10 @@ def test_series_terms_bound() -> None:
 def test_bad_method(backend) -> None:
     net = xpnet.TwoLayerNet(12, 6, 4, seed=0)
     x, labels = sparse_batch(backend, "float32")
-    with pytest.raises(ValueError, match="`method` must be 'structured' or 'loop'"):
-        net.numerical_gradient(x, xpnet.asarray(labels, dtype=index_dtype(backend)), method="fast")
+    with pytest.raises(ValueError, match="`method` must be one of 'structured', 'loop'"):
+        net.numerical_gradient(
+            x, xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device)), method="fast"
+        )
 
 
 @pytest.mark.mnist

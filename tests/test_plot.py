@@ -33,11 +33,9 @@ def test_gradient_field_and_descent_path(backend, tmp_path) -> None:
 
 def test_learning_curves_from_a_training_run(backend, tmp_path) -> None:
     x = xpnet.asarray([[0.0, 1.0], [1.0, 0.0]] * 10, dtype="float32")
-    t = xpnet.asarray([1, 0] * 10, dtype=xpnet.backend.index_dtype(backend))
+    t = xpnet.asarray([1, 0] * 10, dtype=xpnet.backend.index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(2, 3, 2, seed=0)
-    history = xpnet.train(
-        net, (x, t), (x, t), iters=30, batch_size=5, lr=1.0, seed=0, progress=None
-    )
+    history = xpnet.train(net, (x, t), (x, t), iters=30, batch_size=5, lr=1.0, seed=0, verbose=0)
     plot.save_figure(plot.learning_curves(history), tmp_path / "curves.png")
     assert png_size(tmp_path / "curves.png") == (1000, 400)
 
@@ -65,7 +63,7 @@ def test_cli_plots(tmp_path, capsys) -> None:
     t = xpnet.asarray([1, 0] * 5, dtype="int64", backend="numpy")
     net = xpnet.TwoLayerNet(2, 3, 2, seed=0, backend="numpy")
     xpnet.train(
-        net, (x, t), iters=4, batch_size=5, seed=0, progress=None, checkpoint=tmp_path / "ck.npz"
+        net, (x, t), iters=4, batch_size=5, seed=0, verbose=0, checkpoint=tmp_path / "ck.npz"
     )
     assert (
         main(

@@ -24,10 +24,13 @@ def test_normal_defaults_to_float32(backend) -> None:
 def test_integers_choice_permutation(backend) -> None:
     idx = xpnet.random.default_rng(1).integers(60000, (100,))
     expected = np.random.default_rng(1).integers(0, 60000, size=100)
-    assert_close(idx, expected, backend=backend, dtype=index_dtype(backend))
+    assert_close(idx, expected, backend=backend, dtype=index_dtype(backend.xp, backend.device))
     perm = xpnet.random.default_rng(2).permutation(10)
     assert_close(
-        perm, np.random.default_rng(2).permutation(10), backend=backend, dtype=index_dtype(backend)
+        perm,
+        np.random.default_rng(2).permutation(10),
+        backend=backend,
+        dtype=index_dtype(backend.xp, backend.device),
     )
     picks = xpnet.random.default_rng(3).choice(10, 5, replace=False)
     assert sorted(set(xpnet.to_numpy(picks).tolist())) == sorted(xpnet.to_numpy(picks).tolist())

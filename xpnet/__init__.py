@@ -14,7 +14,8 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import datasets, layers, random
+from . import datasets, errors, layers, random
+from ._version import __version__
 from .backend import (
     BACKENDS,
     Backend,
@@ -24,6 +25,7 @@ from .backend import (
     to_numpy,
     use_backend,
 )
+from .checking import gradcheck
 from .datasets import load_mnist
 from .functions import (
     cross_entropy_error,
@@ -34,13 +36,10 @@ from .functions import (
     softmax,
     step_function,
 )
-from .gradcheck import gradcheck
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .nets import SimpleNet, TwoLayerNet
 from .optim import SGD
-from .train import History, train
-
-__version__ = "0.1.0"
+from .training import History, TrainConfig, train
 
 __all__ = [
     "BACKENDS",
@@ -48,11 +47,13 @@ __all__ = [
     "Backend",
     "History",
     "SimpleNet",
+    "TrainConfig",
     "TwoLayerNet",
     "__version__",
     "asarray",
     "cross_entropy_error",
     "datasets",
+    "errors",
     "get_backend",
     "gradcheck",
     "gradient_descent",

@@ -1,88 +1,270 @@
-"""Atomic file writes: a file is complete under its name, or not there at all."""
+"""Files that behave as a user expects: complete or absent, never clobbering special files.
+
+* A regular file is written to a temporary file beside it, flushed to disk
+  and renamed into place: after a crash the path holds the old content or the
+  new, never half of either. An existing file keeps its permission bits; a new
+  one gets ``0o666 & ~umask``, like any file the user writes.
+* A symbolic link is written *through*: the temporary file goes beside the
+  link's target and replaces the target, so the link stays a link.
+* A FIFO, character device or socket (``/dev/stdout``, ``/dev/null``, a named
+  pipe) is streamed to directly: renaming a file over it would replace it.
+* Every failure is an :class:`~xpnet.errors.OutputError` naming the path,
+  with whatever was there before left intact.
+
+``.npz`` files are read without pickle, and their members are listed from the
+``.npy`` headers alone, so a file can be checked before any array is read.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from .errors import CheckpointError, OutputError
+
 __all__ = [
     "atomic_write",
-    "check_writable_path",
-    "load_npz",
+    "check_output_path",
+    "npz_members",
+    "read_npz",
     "remove_stale_temporaries",
-    "save_npz",
+    "same_file",
 ]
 
+#: Longest file name most file systems allow; temporary names must fit too.
+NAME_MAX = 255
+_TEMP_SUFFIX = ".tmp"
 
-def check_writable_path(path: str | os.PathLike[str], name: str) -> Path:
-    """Return `path` as a Path, or raise if a file cannot be written there.
 
-    Checked before any work starts, so a typo in an output path fails fast.
+def _real_target(path: str | os.PathLike[str]) -> Path:
+    """The file a write to `path` must change: the end of any chain of symlinks."""
+    return Path(os.path.realpath(path))
+
+
+def _is_stream(path: Path) -> bool:
+    """True for FIFOs, character devices and sockets: written to, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _temp_prefix(target: Path) -> str:
+    """``.{name}.`` for a temporary beside `target`, shortened to fit NAME_MAX."""
+    name = target.name
+    if len(name) + 2 + 8 + len(_TEMP_SUFFIX) > NAME_MAX:
+        import hashlib
+
+        name = f"{name[:200]}~{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    return f".{name}."
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # no /proc: the classic read-and-restore
+    os.umask(mask)
+    return mask
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_output_path(path: str | os.PathLike[str], name: str) -> Path:
+    """Check, before any work starts, that a file can be written at `path`.
+
+    A temporary file is created and removed beside the real target (through
+    symlinks), which proves the folder exists, is writable and accepts the
+    name; special files (``/dev/stdout``) need only be writable.
+
+    Raises
+    ------
+    OutputError
+        Naming the option `name`, the path and the reason.
     """
     target = Path(path)
-    if target.is_dir():
-        raise ValueError(
+    real = _real_target(target)
+    if real.is_dir():
+        raise OutputError(
             f"`{name}` must be a file path, not a directory. Received: {str(target)!r}."
         )
-    parent = target.parent if str(target.parent) else Path(".")
+    if _is_stream(real):
+        if not os.access(real, os.W_OK):
+            raise OutputError(f"`{name}`: {str(target)!r} is not writable.")
+        return target
+    parent = real.parent
     if not parent.is_dir():
-        raise ValueError(
+        raise OutputError(
             f"`{name}`: folder {str(parent)!r} does not exist. Received: {str(target)!r}."
         )
+    if len(real.name.encode()) > NAME_MAX:
+        raise OutputError(
+            f"`{name}`: the file name is {len(real.name.encode())} bytes long; file systems "
+            f"allow {NAME_MAX}. Received: {str(target)!r}."
+        )
     if not os.access(parent, os.W_OK):
-        raise ValueError(
+        raise OutputError(
             f"`{name}`: folder {str(parent)!r} is not writable. Received: {str(target)!r}."
         )
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(real), suffix=_TEMP_SUFFIX)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(
+            f"`{name}`: cannot create files in {str(parent)!r}: {_describe(exc)}. "
+            f"Received: {str(target)!r}."
+        ) from None
     return target
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]) -> None:
-    """Call ``write(file)`` on a temporary file beside `path`, then rename it into place.
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two output paths name the same file (through symlinks, `..` and case)."""
+    ra, rb = _real_target(a), _real_target(b)
+    if ra == rb:
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(ra, rb)
+    return False
 
-    The data are flushed to disk before the rename, so after a crash `path`
-    holds either the old content or the new, never half of either. On any
-    error the temporary file is removed and `path` is untouched.
+
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any], *, name: str = "path"
+) -> None:
+    """Call ``write(file)`` and put the bytes at `path`, completely or not at all.
+
+    See the module's description for symlinks, special files and permissions.
+    On any error the temporary file is removed and `path` is untouched.
+
+    Raises
+    ------
+    OutputError
+        When the file system refuses (full disk, permissions, name too long…),
+        naming the path; the exception it wraps is its ``__cause__``.
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    real = _real_target(target)
+    if _is_stream(real):
+        try:
+            with open(real, "wb") as file:
+                write(file)
+        except OSError as exc:
+            raise OutputError(f"Cannot write {str(target)!r}: {_describe(exc)}.") from exc
+        return
+    tmp_name = None
     try:
+        mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o666 & ~_umask()
+        fd, tmp_name = tempfile.mkstemp(
+            dir=real.parent, prefix=_temp_prefix(real), suffix=_TEMP_SUFFIX
+        )
         with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), mode)
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        os.replace(tmp_name, real)
+    except BaseException as exc:
+        if tmp_name is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(
+                f"Cannot write {str(target)!r}: {_describe(exc)}. The previous file, if any, "
+                "is unchanged."
+            ) from exc
         raise
 
 
 def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     """Delete temporary files that :func:`atomic_write` left for `path` when killed.
 
-    Only for a path this process owns (a training run's checkpoint): another
-    writer's temporary file would be removed too. Returns what was removed.
+    Only names made for exactly this target are touched (the file name is
+    matched literally, not as a glob pattern). Call it only for a path this
+    process owns, such as a locked checkpoint. Returns what was removed.
     """
-    target = Path(path)
-    stale = sorted(target.parent.glob(f".{target.name}.*.tmp"))
-    for leftover in stale:
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-    return stale
+    real = _real_target(path)
+    pattern = re.compile(
+        re.escape(_temp_prefix(real)) + r"[A-Za-z0-9_]{8}" + re.escape(_TEMP_SUFFIX)
+    )
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(real.parent):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return sorted(removed)
 
 
-def save_npz(path: str | os.PathLike[str], arrays: dict[str, Any]) -> None:
-    """Write host `arrays` to one uncompressed ``.npz`` file, atomically."""
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+# -- .npz without pickle ----------------------------------------------------------------
 
 
-def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` file, refusing pickled objects."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+def _not_npz(path: str | os.PathLike[str], reason: str) -> CheckpointError:
+    return CheckpointError(f"{os.fspath(path)}: not an xpnet file ({reason}).")
+
+
+def npz_members(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Name -> (shape, dtype) of every array in an ``.npz`` file, from the headers alone.
+
+    Nothing but the few bytes of each ``.npy`` header is read, so a file that
+    declares a terabyte array costs nothing to inspect.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing, not a zip archive of ``.npy`` members, or
+        holds Python objects (which only pickle could read).
+    """
+    members = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise _not_npz(path, f"member {info.filename!r} is not an array")
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    else:
+                        raise _not_npz(path, f"unsupported .npy version {version}")
+                if dtype.hasobject:
+                    raise _not_npz(path, f"{info.filename[:-4]!r} holds Python objects")
+                members[info.filename[:-4]] = (tuple(shape), dtype)
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{os.fspath(path)}: no such file.") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{os.fspath(path)}: is a directory, not a file.") from None
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
+        raise _not_npz(path, str(exc) or type(exc).__name__) from None
+    return members
+
+
+def read_npz(path: str | os.PathLike[str], names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Read the arrays `names` (all if None) of an ``.npz`` file, refusing pickled objects.
+
+    Check the members with :func:`npz_members` first; damaged data (a bad
+    CRC, a truncated member) is a CheckpointError here.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in (data.files if names is None else names)}
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
+        raise _not_npz(path, str(exc) or type(exc).__name__) from None

@@ -1,8 +1,12 @@
 """The ``xpnet`` command: ``train``, ``gradcheck``, ``plot`` and ``info``.
 
 ``main(argv)`` returns the exit status, so it is testable without a
-subprocess: 0 on success, 1 when training fails (a diverging loss), 2 for bad
-options or input (one line on stderr, no traceback), 130 on Ctrl-C.
+subprocess: 0 on success, 1 when training diverges, 2 for bad options or
+input (one line on stderr, no traceback), 128 + the signal's number when
+stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129). Only the errors xpnet
+raises on purpose (:class:`xpnet.errors.XpnetError`) become one line; anything
+else is a bug and keeps its traceback. ``--debug`` (or ``XPNET_DEBUG=1``)
+shows the traceback of every error.
 
 Examples
 --------
@@ -14,18 +18,25 @@ numpy             2.4.6    cpu
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._validation import parser_type, positive_float, positive_int
+from ._version import __version__
+from .errors import TrainingDivergedError, XpnetError, XpnetValueError
+
 __all__ = ["main"]
 
+POSITIVE_INT = parser_type(positive_int, int, "a positive integer")
+POSITIVE_FLOAT = parser_type(positive_float, float, "a finite positive number")
 
-class UsageError(Exception):
-    """Bad options or input: reported in one line, exit status 2."""
+
+class UsageError(XpnetValueError):
+    """Bad command-line options: reported in one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,63 +44,32 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
-
-
 def _add_backend_options(p: argparse.ArgumentParser, dtype: str) -> None:
     from .backend import BACKENDS
 
     p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=None,
+        "--backend", choices=BACKENDS, default=None,
         help="array library (default: XPNET_BACKEND, else numpy)",
-    )
+    )  # fmt: skip
     p.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1, device1 (default: the backend's)"
     )
     p.add_argument(
-        "--dtype",
-        choices=("float32", "float64"),
-        default=dtype,
+        "--dtype", choices=("float32", "float64"), default=dtype,
         help="floating dtype (default: %(default)s)",
-    )
+    )  # fmt: skip
 
 
-def _build_parser() -> _Parser:
-    parser = _Parser(
-        prog="xpnet", description="The neural-network-learning chapter on any array library."
-    )
-    parser.add_argument("--version", action="version", version=f"xpnet {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_train_parser(sub: Any) -> None:
     t = sub.add_parser(
-        "train",
-        help="train TwoLayerNet on MNIST",
+        "train", help="train TwoLayerNet on MNIST",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    )  # fmt: skip
     _add_backend_options(t, "float32")
-    t.add_argument("--iters", type=_positive_int, default=10000, help="training iterations")
-    t.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size")
-    t.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate")
-    t.add_argument("--hidden", type=_positive_int, default=50, help="hidden units")
+    t.add_argument("--iters", type=POSITIVE_INT, default=10000, help="training iterations")
+    t.add_argument("--batch-size", type=POSITIVE_INT, default=100, help="mini-batch size")
+    t.add_argument("--lr", type=POSITIVE_FLOAT, default=0.1, help="learning rate")
+    t.add_argument("--hidden", type=POSITIVE_INT, default=50, help="hidden units")
     t.add_argument(
         "--activation", choices=("sigmoid", "relu"), default="sigmoid", help="hidden activation"
     )
@@ -97,11 +77,9 @@ def _build_parser() -> _Parser:
         "--grad", choices=("backprop", "numerical"), default="backprop", help="gradient method"
     )
     t.add_argument(
-        "--eval-every",
-        type=_positive_int,
-        default=None,
+        "--eval-every", type=POSITIVE_INT, default=None,
         help="iterations between evaluations (default: one epoch)",
-    )
+    )  # fmt: skip
     t.add_argument("--seed", type=int, default=0, help="seed for weights and mini-batches")
     t.add_argument(
         "--data-dir", default=None, help="MNIST folder (default: XPNET_DATA, else the user cache)"
@@ -114,30 +92,28 @@ def _build_parser() -> _Parser:
     t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
     t.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
+
+def _add_other_parsers(sub: Any) -> None:
     g = sub.add_parser(
-        "gradcheck",
-        help="compare backprop with numerical gradients",
+        "gradcheck", help="compare backprop with numerical gradients",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    )  # fmt: skip
     _add_backend_options(g, "float64")
-    g.add_argument("--hidden", type=_positive_int, default=10, help="hidden units")
-    g.add_argument("--batch-size", type=_positive_int, default=3, help="samples")
+    g.add_argument("--hidden", type=POSITIVE_INT, default=10, help="hidden units")
+    g.add_argument("--batch-size", type=POSITIVE_INT, default=3, help="samples")
     g.add_argument(
         "--activation", choices=("sigmoid", "relu"), default="sigmoid", help="hidden activation"
     )
     g.add_argument(
-        "--mnist",
-        action="store_true",
-        help="use real MNIST images (784 inputs) instead of random ones",
+        "--mnist", action="store_true", help="use real MNIST images (784 inputs), not random ones"
     )
     g.add_argument("--data-dir", default=None, help="MNIST folder, with --mnist")
     g.add_argument("--seed", type=int, default=0, help="seed")
 
     pl = sub.add_parser(
-        "plot",
-        help="draw the chapter's figures",
+        "plot", help="draw the chapter's figures",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    )  # fmt: skip
     pl.add_argument(
         "figure", choices=("gradient-field", "descent-path", "curves"), help="which figure"
     )
@@ -156,14 +132,20 @@ def _build_parser() -> _Parser:
     pl.add_argument("--device", default=None, help="device for --backend")
 
     sub.add_parser("info", help="list backends, versions and devices")
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="xpnet", description="The neural-network-learning chapter on any array library."
+    )
+    parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks (also: XPNET_DEBUG=1)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train_parser(sub)
+    _add_other_parsers(sub)
     return parser
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("xpnet")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------
@@ -184,22 +166,36 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path writable, and no two naming the same file, before any work."""
+    from ._io import check_output_path, same_file
+
+    outputs = [
+        (f"--{o}", getattr(args, o)) for o in ("checkpoint", "json", "plot") if getattr(args, o)
+    ]
+    for option, path in outputs:
+        check_output_path(path, option)
+    for i, (first, a) in enumerate(outputs):
+        for second, b in outputs[i + 1 :]:
+            if same_file(a, b):
+                raise UsageError(
+                    f"{first} and {second} name the same file ({a}); give each its own"
+                )
+    if args.plot:
+        from .plot import check_format
+
+        check_format(args.plot, "--plot")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ._io import check_writable_path
     from .backend import resolve_backend
     from .datasets import load_mnist
     from .nets import TwoLayerNet
-    from .train import train
+    from .training import train
 
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint PATH")
-    for option in ("checkpoint", "json", "plot"):
-        if getattr(args, option):
-            check_writable_path(getattr(args, option), f"--{option}")
-    if args.plot:
-        from .plot import _figure
-
-        _figure()  # fail now, not after training, if matplotlib is missing
+    _check_outputs(args)
     b = resolve_backend(args.backend, args.device)
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     net = TwoLayerNet(
@@ -211,11 +207,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         seed=args.seed,
     )
-    progress = None if args.quiet else sys.stderr.isatty()
+    verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
     history = train(
         net, (x_train, t_train), test,
         iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
-        eval_every=args.eval_every, seed=args.seed, progress=progress,
+        eval_every=args.eval_every, seed=args.seed, verbose=verbose,
         checkpoint=args.checkpoint, resume=args.resume,
     )  # fmt: skip
     summary = _summary(args, b, history)
@@ -233,17 +229,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:
+    settings = ("dtype", "iters", "batch_size", "lr", "hidden", "activation", "grad", "seed")
     return {
         "backend": b.name,
         "device": str(b.device),
-        "dtype": args.dtype,
-        "iters": args.iters,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "hidden": args.hidden,
-        "activation": args.activation,
-        "grad": args.grad,
-        "seed": args.seed,
+        **{key: getattr(args, key) for key in settings},
         "seconds": history.seconds,
         "iters_per_second": args.iters / history.seconds if history.seconds else None,
         "train_acc": history.train_acc[-1],
@@ -257,12 +247,12 @@ def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:
 def _write_json(path: str, data: dict[str, Any]) -> None:
     from ._io import atomic_write
 
-    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()))
+    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()), name="--json")
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from .backend import resolve_backend
-    from .gradcheck import gradcheck
+    from .checking import gradcheck
     from .nets import TwoLayerNet
     from .random import default_rng
 
@@ -271,23 +261,15 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
         from .datasets import load_mnist
 
         (x, t), _ = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
-        x, t = x[: args.batch_size, ...], t[: args.batch_size]
-        inputs = 784
+        x, t, inputs = x[: args.batch_size, ...], t[: args.batch_size], 784
     else:
-        inputs = 20
-        rng = default_rng(args.seed)
+        inputs, rng = 20, default_rng(args.seed)
         x = rng.normal((args.batch_size, inputs), dtype=args.dtype, backend=b)
         t = rng.integers(10, (args.batch_size,), backend=b)
     net = TwoLayerNet(
-        inputs,
-        args.hidden,
-        10,
-        weight_init_std=0.5,
-        activation=args.activation,
-        backend=b,
-        dtype=args.dtype,
-        seed=args.seed,
-    )
+        inputs, args.hidden, 10, weight_init_std=0.5, activation=args.activation,
+        backend=b, dtype=args.dtype, seed=args.seed,
+    )  # fmt: skip
     report = gradcheck(net, x, t)
     where = f"{b.name} ({b.device}, {args.dtype})"
     print(f"gradcheck on {where}: max |backprop - numerical| / max |gradient|")
@@ -298,24 +280,18 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from . import plot
-    from ._io import check_writable_path
+    from ._io import check_output_path
 
-    check_writable_path(args.out, "--out")
+    check_output_path(args.out, "--out")
+    plot.check_format(args.out, "--out")
     if args.figure == "curves":
         if (args.json is None) == (args.checkpoint is None):
             raise UsageError("plot curves needs exactly one of --json FILE or --checkpoint FILE")
-        if args.json:
-            try:
-                history = json.loads(Path(args.json).read_text())["history"]
-            except (OSError, ValueError, KeyError) as exc:
-                raise UsageError(
-                    f"--json {args.json}: not a summary written by `xpnet train --json` ({exc})"
-                ) from None
-        else:
-            from .train import load_history
-
-            history = load_history(args.checkpoint)
-        fig = plot.learning_curves(history)
+        fig = plot.learning_curves(
+            _read_json_history(args.json)
+            if args.json
+            else _read_checkpoint_history(args.checkpoint)
+        )
     elif args.figure == "gradient-field":
         fig = plot.gradient_field(backend=args.backend, device=args.device)
     else:
@@ -324,26 +300,46 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_json_history(path: str) -> dict[str, Any]:
+    try:
+        history = json.loads(Path(path).read_text())["history"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--json {path}: not a summary written by `xpnet train --json` ({exc})"
+        ) from None
+    return history  # type: ignore[no-any-return]
+
+
+def _read_checkpoint_history(path: str) -> Any:
+    from .training import load_history
+
+    return load_history(path)
+
+
 COMMANDS = {"train": _cmd_train, "gradcheck": _cmd_gradcheck, "plot": _cmd_plot, "info": _cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``xpnet`` command line; returns the exit status."""
-    from .datasets import MnistError
-
+    debug = os.environ.get("XPNET_DEBUG", "") not in ("", "0")
+    command = None
     try:
         args = _build_parser().parse_args(argv)
+        debug, command = debug or args.debug, args.command
         return COMMANDS[args.command](args)
-    except FloatingPointError as exc:
+    except TrainingDivergedError as exc:
+        if debug:
+            raise
         print(f"xpnet: training failed: {exc}", file=sys.stderr)
         return 1
-    except (UsageError, MnistError, ValueError, TypeError, ImportError, RuntimeError) as exc:
+    except XpnetError as exc:
+        if debug:
+            raise
         print(f"xpnet: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        where = f"; {exc}" if str(exc) else ""
-        print(
-            f"xpnet: interrupted{where}. With --checkpoint, continue with --resume.",
-            file=sys.stderr,
-        )
-        return 130
+        signum = getattr(exc, "signum", 2)
+        where = f" ({exc})" if str(exc) else ""
+        hint = " With --checkpoint, continue with --resume." if command == "train" else ""
+        print(f"xpnet: interrupted{where}.{hint}", file=sys.stderr)
+        return 128 + signum

@@ -1,7 +1,9 @@
 """Activation and loss functions of the chapter, for any array library.
 
 Each function takes its namespace from its inputs and returns an array of the
-same library, device and dtype. Losses return a 0-d array, not a Python float,
+same library, device and dtype. All follow one signature, ``f(x, /, *, xp=None)``
+(array-api-extra's): pass `xp` when you already know the namespace to skip
+looking it up; the arguments are checked either way. Losses return a 0-d array, not a Python float,
 so nothing is read back from a GPU until you ask (``float(loss)``).
 
 Examples
@@ -16,14 +18,15 @@ Examples
 
 from __future__ import annotations
 
-import math
-from types import ModuleType
 from typing import Any
 
-from .backend import default_index_dtype, device, namespace
+from ._typing import Array, Namespace
+from ._validation import check_floating, check_labels, shape_str
+from .backend import device, index_dtype, namespace
+from .errors import XpnetValueError
 
 __all__ = [
-    "check_labels",
+    "LOG_EPS",
     "cross_entropy_error",
     "identity_function",
     "mean_squared_error",
@@ -38,15 +41,7 @@ __all__ = [
 LOG_EPS = 1e-7
 
 
-def _check_floating(xp: ModuleType, x: Any, name: str) -> None:
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise TypeError(
-            f"`{name}` must be a real floating-point array. Received: {name}.dtype={x.dtype}. "
-            f"Convert it with xpnet.asarray(..., dtype='float32')."
-        )
-
-
-def identity_function(x: Any) -> Any:
+def identity_function(x: Array, /, *, xp: Namespace | None = None) -> Array:
     """Return `x` unchanged: the output activation for regression.
 
     Examples
@@ -55,11 +50,12 @@ def identity_function(x: Any) -> Any:
     >>> identity_function(np.array([1.0, -2.0]))
     array([ 1., -2.])
     """
-    namespace(x)
+    if xp is None:
+        namespace(x)
     return x
 
 
-def step_function(x: Any) -> Any:
+def step_function(x: Array, /, *, xp: Namespace | None = None) -> Array:
     """The step activation: 1 where ``x > 0``, else 0, in `x`'s dtype.
 
     Examples
@@ -68,11 +64,11 @@ def step_function(x: Any) -> Any:
     >>> step_function(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
     """
-    xp = namespace(x)
+    xp = namespace(x) if xp is None else xp
     return xp.astype(x > 0, x.dtype)
 
 
-def sigmoid(x: Any) -> Any:
+def sigmoid(x: Array, /, *, xp: Namespace | None = None) -> Array:
     """The logistic function ``1 / (1 + exp(-x))``, without overflow.
 
     ``exp`` only ever sees ``-|x|``, so huge inputs of either sign give 0 or 1
@@ -84,17 +80,13 @@ def sigmoid(x: Any) -> Any:
     >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
     array([0. , 0.5, 1. ])
     """
-    xp = namespace(x)
-    _check_floating(xp, x, "x")
-    return _sigmoid(xp, x)
-
-
-def _sigmoid(xp: ModuleType, x: Any) -> Any:
+    xp = namespace(x) if xp is None else xp
+    check_floating(xp, x, "x")
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def relu(x: Any) -> Any:
+def relu(x: Array, /, *, xp: Namespace | None = None) -> Array:
     """The rectified linear unit ``max(x, 0)``.
 
     Examples
@@ -103,14 +95,11 @@ def relu(x: Any) -> Any:
     >>> relu(np.array([-1.0, 0.5]))
     array([0. , 0.5])
     """
-    return _relu(namespace(x), x)
-
-
-def _relu(xp: ModuleType, x: Any) -> Any:
+    xp = namespace(x) if xp is None else xp
     return xp.where(x > 0, x, xp.zeros_like(x))
 
 
-def softmax(x: Any, axis: int = -1) -> Any:
+def softmax(x: Array, /, axis: int = -1, *, xp: Namespace | None = None) -> Array:
     """``exp(x) / sum(exp(x))`` along `axis`, each row of a batch on its own.
 
     The maximum along `axis` is subtracted first, which changes nothing
@@ -124,86 +113,54 @@ def softmax(x: Any, axis: int = -1) -> Any:
     array([[1.   , 0.   , 0.   ],
            [0.333, 0.333, 0.333]])
     """
-    xp = namespace(x)
-    _check_floating(xp, x, "x")
+    xp = namespace(x) if xp is None else xp
+    check_floating(xp, x, "x")
     if x.ndim == 0 or x.shape[axis] == 0:
-        raise ValueError(
+        raise XpnetValueError(
             f"`x` needs at least one entry along axis {axis} to normalise over. "
-            f"Received: x.shape={tuple(x.shape)}."
+            f"Received: x.shape={shape_str(x)}."
         )
-    return _softmax(xp, x, axis)
-
-
-def _softmax(xp: ModuleType, x: Any, axis: int = -1) -> Any:
     e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
-def one_hot(t: Any, num_classes: int, dtype: Any) -> Any:
-    """Integer labels of shape (N,) -> a (N, num_classes) array of 0 and 1 in `dtype`.
+def one_hot(
+    t: Array, /, num_classes: int, *, dtype: Any = None, xp: Namespace | None = None
+) -> Array:
+    """Integer labels of shape (N,) -> a (N, num_classes) array of 0 and 1.
 
     Built by comparison with ``arange``, which every backend can do (no index
     assignment). Labels outside ``[0, num_classes)`` give a row of zeros.
+    `dtype` defaults to the labels' own dtype.
 
     Examples
     --------
     >>> import numpy as np
-    >>> one_hot(np.array([2, 0]), 3, np.float32)
+    >>> one_hot(np.array([2, 0]), 3, dtype=np.float32)
     array([[0., 0., 1.],
            [1., 0., 0.]], dtype=float32)
     """
-    return _one_hot(namespace(t), t, num_classes, dtype)
-
-
-def _one_hot(xp: ModuleType, t: Any, num_classes: int, dtype: Any) -> Any:
+    xp = namespace(t) if xp is None else xp
     classes = xp.arange(num_classes, dtype=t.dtype, device=device(t))
-    return xp.astype(t[..., None] == classes, dtype)
+    return xp.astype(t[..., None] == classes, t.dtype if dtype is None else dtype)
 
 
-def check_labels(t: Any, num_classes: int, name: str = "t") -> None:
-    """Raise unless `t` holds integer labels in ``[0, num_classes)``.
-
-    This reads one boolean back to the host (a device synchronisation), so
-    training loops check their data once rather than every mini-batch.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> check_labels(np.array([0, 9]), 10)
-    >>> check_labels(np.array([0, 10]), 10)
-    Traceback (most recent call last):
-    ...
-    ValueError: `t` must hold labels in [0, 10). Received: labels from 0 to 10.
-    """
-    xp = namespace(t)
-    if not xp.isdtype(t.dtype, "integral"):
-        raise TypeError(
-            f"`{name}` labels must be integers. Received: {name}.dtype={t.dtype}. "
-            "Pass one-hot targets with the shape of `y`, or integer class labels."
-        )
-    if math.prod(t.shape) and bool(xp.any((t < 0) | (t >= num_classes))):
-        lo, hi = int(xp.min(t)), int(xp.max(t))
-        raise ValueError(
-            f"`{name}` must hold labels in [0, {num_classes}). Received: labels from {lo} to {hi}."
-        )
-
-
-def _check_outputs(xp: ModuleType, y: Any) -> None:
+def _check_outputs(xp: Namespace, y: Array) -> None:
     """`y` must be a non-empty floating array of shape (C,) or (N, C)."""
-    _check_floating(xp, y, "y")
+    check_floating(xp, y, "y")
     if y.ndim not in (1, 2):
-        raise ValueError(
+        raise XpnetValueError(
             "`y` must have shape (C,) for one sample or (N, C) for a batch. "
-            f"Received: y.shape={tuple(y.shape)}."
+            f"Received: y.shape={shape_str(y)}."
         )
-    if math.prod(y.shape) == 0:
-        raise ValueError(
-            f"`y` is empty: a loss over no samples or no classes is undefined. "
-            f"Received: y.shape={tuple(y.shape)}."
+    if 0 in tuple(y.shape):
+        raise XpnetValueError(
+            "`y` is empty: a loss over no samples or no classes is undefined. "
+            f"Received: y.shape={shape_str(y)}."
         )
 
 
-def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
+def _as_batch(xp: Namespace, y: Array, t: Array) -> tuple[Array, Array, bool]:
     """Validate (y, t) and return them as a batch, and whether `t` is labels."""
     _check_outputs(xp, y)
     if t.shape == y.shape:
@@ -211,16 +168,16 @@ def _as_batch(xp: ModuleType, y: Any, t: Any) -> tuple[Any, Any, bool]:
     elif t.shape == y.shape[:-1]:
         labels = True
     else:
-        raise ValueError(
+        raise XpnetValueError(
             "`t` must be one-hot with the shape of `y`, or integer labels of shape "
-            f"{tuple(y.shape[:-1])}. Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
+            f"{tuple(y.shape[:-1])}. Received: y.shape={shape_str(y)}, t.shape={shape_str(t)}."
         )
     if y.ndim == 1:
         y, t = xp.reshape(y, (1, -1)), xp.reshape(t, (1, -1) if not labels else (1,))
     return y, t, labels
 
 
-def mean_squared_error(y: Any, t: Any) -> Any:
+def mean_squared_error(y: Array, t: Array, /, *, xp: Namespace | None = None) -> Array:
     """Half the sum of squared errors: ``0.5 * sum((y - t)**2)``.
 
     For a batch of shape (N, C) this is the mean over the N samples of each
@@ -241,18 +198,18 @@ def mean_squared_error(y: Any, t: Any) -> Any:
     >>> round(float(mean_squared_error(y, t)), 4)
     0.5975
     """
-    xp = namespace(y, t)
+    xp = namespace(y, t) if xp is None else xp
     _check_outputs(xp, y)
     if t.shape != y.shape:
-        raise ValueError(
+        raise XpnetValueError(
             "`y` and `t` must have the same shape. "
-            f"Received: y.shape={tuple(y.shape)}, t.shape={tuple(t.shape)}."
+            f"Received: y.shape={shape_str(y)}, t.shape={shape_str(t)}."
         )
     err = 0.5 * xp.sum((y - xp.astype(t, y.dtype)) ** 2, axis=-1)
     return xp.mean(err) if y.ndim > 1 else err
 
 
-def cross_entropy_error(y: Any, t: Any) -> Any:
+def cross_entropy_error(y: Array, t: Array, /, *, xp: Namespace | None = None) -> Array:
     """Cross-entropy ``-sum(t * log(y + 1e-7))``, averaged over a batch.
 
     Parameters
@@ -269,10 +226,10 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
 
     Raises
     ------
-    ValueError
+    XpnetValueError
         Shapes that don't match (labels of shape (N, 1) included, which the
         chapter's code silently broadcasts to N x N) or labels out of range.
-    TypeError
+    XpnetTypeError
         Non-floating `y`, or labels that are not integers.
 
     Examples
@@ -282,21 +239,12 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     >>> round(float(cross_entropy_error(y, np.array([7]))), 4)
     2.3026
     """
-    xp = namespace(y, t)
+    xp = namespace(y, t) if xp is None else xp
     y, t, labels = _as_batch(xp, y, t)
-    if labels:
-        check_labels(t, y.shape[-1])
-    return batch_cross_entropy(xp, y, t)
-
-
-def batch_cross_entropy(xp: ModuleType, y: Any, t: Any) -> Any:
-    """Cross-entropy of a batch `y` (N, C) against valid labels (N,) or one-hot (N, C).
-
-    No checks: for callers that validated their data once already.
-    """
-    if t.ndim == y.ndim:
+    if not labels:
         return -xp.sum(xp.astype(t, y.dtype) * xp.log(y + LOG_EPS)) / y.shape[0]
-    index = default_index_dtype(xp, device(t))
+    check_labels(xp, t, y.shape[-1])
+    index = index_dtype(xp, device(t))
     if t.dtype != index:  # torch gathers with int64 only
         t = xp.astype(t, index)
     picked = xp.take_along_axis(y, xp.reshape(t, (-1, 1)), axis=1)

@@ -2,8 +2,10 @@
 
 Layers never modify their inputs or the upstream gradient (the book's
 ``Relu.backward`` writes zeros into ``dout``), and use only standard array
-API operations, so they run on every backend. Each forward looks up the
-namespace of its input once; its backward reuses it.
+API operations, so they run on every backend. A layer built with ``xp=``
+trusts that namespace (a network that checked its inputs passes it);
+otherwise every forward looks the namespace up from its input, and the
+backward of that call reuses it.
 
 Examples
 --------
@@ -17,11 +19,11 @@ array([3., 3.])
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
+from ._typing import Array, Namespace
 from .backend import namespace
-from .functions import LOG_EPS, _one_hot, _relu, _sigmoid, _softmax
+from .functions import LOG_EPS, one_hot, relu, sigmoid, softmax
 
 __all__ = ["Affine", "Relu", "Sigmoid", "SoftmaxWithLoss"]
 
@@ -37,26 +39,26 @@ class Affine:
         at every forward; the caller then vouches that inputs match).
     """
 
-    def __init__(self, W: Any, b: Any, *, xp: ModuleType | None = None) -> None:
+    def __init__(self, W: Array, b: Array, *, xp: Namespace | None = None) -> None:
         self.W, self.b = W, b
-        self._xp: Any = xp
+        self.xp = xp
         self.x: Any = None
         self.dW: Any = None
         self.db: Any = None
 
-    def forward(self, x: Any) -> Any:
-        xp = self._xp = self._xp or namespace(x, self.W)
+    def forward(self, x: Array) -> Array:
+        xp = self._call_xp = self.xp or namespace(x, self.W)
         self._input_shape = tuple(x.shape)
         self.x = xp.reshape(x, (x.shape[0], -1))
         return self.x @ self.W + self.b
 
-    def backward(self, dout: Any, *, input_grad: bool = True) -> Any:
+    def backward(self, dout: Array, *, input_grad: bool = True) -> Array | None:
         """Set ``dW`` and ``db``; return ``dx`` (None with ``input_grad=False``).
 
         The first layer of a network has no use for ``dx``, the largest of
         the three products; skipping it saves a third of the backward pass.
         """
-        xp = self._xp
+        xp = self._call_xp
         self.dW = xp.matrix_transpose(self.x) @ dout
         self.db = xp.sum(dout, axis=0)
         if not input_grad:
@@ -67,33 +69,33 @@ class Affine:
 class Sigmoid:
     """``out = sigmoid(x)``; its derivative is ``out * (1 - out)``."""
 
-    def __init__(self, *, xp: ModuleType | None = None) -> None:
+    def __init__(self, *, xp: Namespace | None = None) -> None:
+        self.xp = xp
         self.out: Any = None
-        self._xp: Any = xp
 
-    def forward(self, x: Any) -> Any:
-        self._xp = self._xp or namespace(x)
-        self.out = _sigmoid(self._xp, x)
+    def forward(self, x: Array) -> Array:
+        self.out = sigmoid(x, xp=self.xp)
         return self.out
 
-    def backward(self, dout: Any) -> Any:
+    def backward(self, dout: Array) -> Array:
         return dout * (1.0 - self.out) * self.out
 
 
 class Relu:
     """``out = max(x, 0)``; the gradient passes where ``x > 0``."""
 
-    def __init__(self, *, xp: ModuleType | None = None) -> None:
+    def __init__(self, *, xp: Namespace | None = None) -> None:
+        self.xp = xp
         self.mask: Any = None
-        self._xp: Any = xp
 
-    def forward(self, x: Any) -> Any:
-        self._xp = self._xp or namespace(x)
+    def forward(self, x: Array) -> Array:
+        xp = self._call_xp = self.xp or namespace(x)
         self.mask = x > 0
-        return _relu(self._xp, x)
+        return relu(x, xp=xp)
 
-    def backward(self, dout: Any) -> Any:
-        return self._xp.where(self.mask, dout, self._xp.zeros_like(dout))
+    def backward(self, dout: Array) -> Array:
+        xp = self._call_xp
+        return xp.where(self.mask, dout, xp.zeros_like(dout))
 
 
 class SoftmaxWithLoss:
@@ -107,22 +109,24 @@ class SoftmaxWithLoss:
     float64 gradient check would see.
     """
 
-    def __init__(self, *, xp: ModuleType | None = None) -> None:
+    def __init__(self, *, xp: Namespace | None = None) -> None:
+        self.xp = xp
         self.loss: Any = None
         self.y: Any = None
         self.t: Any = None
-        self._xp: Any = xp
 
-    def forward(self, x: Any, t: Any) -> Any:
-        xp = self._xp = self._xp or namespace(x, t)
-        self.y = _softmax(xp, x)
-        self.t = t if t.ndim == x.ndim else _one_hot(xp, t, x.shape[-1], x.dtype)
-        self.t = xp.astype(self.t, x.dtype)
+    def forward(self, x: Array, t: Array) -> Array:
+        xp = self.xp or namespace(x, t)
+        self.y = softmax(x, xp=xp)
+        if t.ndim == x.ndim:
+            self.t = xp.astype(t, x.dtype)
+        else:
+            self.t = one_hot(t, x.shape[-1], dtype=x.dtype, xp=xp)
         y_t = xp.sum(self.y * self.t, axis=-1)
         self._ratio = y_t / (y_t + LOG_EPS)
         self.loss = -xp.sum(xp.log(y_t + LOG_EPS)) / x.shape[0]
         return self.loss
 
-    def backward(self, dout: Any = 1.0) -> Any:
+    def backward(self, dout: Any = 1.0) -> Array:
         batch = self.y.shape[0]
         return (self.y - self.t) * (self._ratio[:, None] * (dout / batch))

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from .backend import device
-from .functions import LOG_EPS, _relu, _sigmoid
+from .functions import LOG_EPS, relu, sigmoid
 
 __all__ = ["two_layer_numerical_gradient"]
 
@@ -53,11 +53,11 @@ class _Forward:
         self, xp: ModuleType, params: dict[str, Any], activation: str, x: Any, labels: Any
     ) -> None:
         self.xp, self.activation = xp, activation
-        act = _sigmoid if activation == "sigmoid" else _relu
+        act = sigmoid if activation == "sigmoid" else relu
         self.W2 = params["W2"]
         self.x = xp.reshape(x, (x.shape[0], -1))
         self.a = self.x @ params["W1"] + params["b1"]  # (N, H)
-        self.z = act(xp, self.a)
+        self.z = act(self.a, xp=xp)
         s = self.z @ self.W2 + params["b2"]  # (N, C)
         self.E = xp.exp(s - xp.max(s, axis=1, keepdims=True))
         self.S = xp.sum(self.E, axis=1)  # (N,)
@@ -126,7 +126,7 @@ class _Forward:
         if self.activation == "sigmoid":
             e = xp.expm1(-v)
             return -z * (1 - z) * e / (1 + (1 - z) * e)
-        return _relu(xp, a + v) - z
+        return relu(a + v, xp=xp) - z
 
     def _moments(self, terms: int) -> list[Any]:
         """``M_q / q! = E @ (W2**q).T / q!`` for q = 0..terms, each computed once.

@@ -1,7 +1,18 @@
 """Optimizers: rules that turn gradients into parameter updates.
 
-Updates are functional (``params[key] = params[key] - lr * grads[key]``), so
-they work on immutable arrays (JAX) as well; the dict entries are replaced.
+Every optimizer has two faces:
+
+* the book's: ``optimizer.update(params, grads)`` replaces the entries of the
+  dict it is given (the network sees the new values) and keeps its own state;
+* a pure one, which training and compiled steps use:
+  ``state = optimizer.init(params)`` then
+  ``params, state = optimizer.apply(params, grads, state)``. It returns new
+  values and changes nothing, so it works on immutable arrays (JAX) and can be
+  traced by a compiler.
+
+The state is a dict of arrays on the parameters' backend and device (empty
+for SGD); checkpoints save it with the names :meth:`Optimizer.state_spec`
+announces.
 
 Examples
 --------
@@ -14,22 +25,59 @@ array([0., 1.])
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-__all__ = ["SGD", "check_learning_rate"]
+from ._typing import Array, Params
+from ._validation import positive_float
+
+__all__ = ["SGD", "Optimizer"]
+
+#: Name -> (shape, dtype name) of arrays, as networks and optimizers describe their state.
+Spec = dict[str, tuple[tuple[int, ...], str]]
 
 
-def check_learning_rate(lr: Any) -> float:
-    """Return `lr` as a float, or raise unless it is a finite positive number."""
-    if isinstance(lr, bool) or not isinstance(lr, int | float):
-        raise TypeError(f"`lr` must be a number. Received: {lr!r}.")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"`lr` must be a finite positive number. Received: {lr!r}.")
-    return float(lr)
+class Optimizer:
+    """Base class: the book's ``update`` written once on top of the pure ``apply``.
+
+    Subclasses implement :meth:`apply` (and :meth:`init` and
+    :meth:`state_spec` when they keep state), and list their settings in
+    :meth:`get_config`.
+    """
+
+    lr: float
+    state: dict[str, Array] | None = None
+
+    def init(self, params: Params) -> dict[str, Array]:
+        """The state before the first step, on the parameters' device (SGD: empty)."""
+        return {}
+
+    def apply(
+        self, params: Params, grads: Params, state: dict[str, Array]
+    ) -> tuple[Params, dict[str, Array]]:
+        """One step, purely: new parameters and new state; the inputs are not changed."""
+        raise NotImplementedError
+
+    def update(self, params: Params, grads: Params) -> None:
+        """The book's call: replace each ``params[key]`` by its updated value."""
+        if self.state is None:
+            self.state = self.init(params)
+        new, self.state = self.apply(params, grads, self.state)
+        params.update(new)
+
+    def get_config(self) -> dict[str, Any]:
+        """The class name and settings, JSON-able (saved in checkpoints)."""
+        return {"class": type(self).__name__, "lr": self.lr}
+
+    def state_spec(self, params: Spec) -> Spec:
+        """Name -> (shape, dtype name) of the state arrays for parameters described by `params`."""
+        return {}
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "class")
+        return f"{type(self).__name__}({settings})"
 
 
-class SGD:
+class SGD(Optimizer):
     """Stochastic gradient descent: ``W <- W - lr * dW``.
 
     Parameters
@@ -39,21 +87,13 @@ class SGD:
     """
 
     def __init__(self, lr: float = 0.01) -> None:
-        self.lr = check_learning_rate(lr)
+        self.lr = positive_float(lr, "lr")
+        self.state = None
 
-    def __repr__(self) -> str:
-        return f"SGD(lr={self.lr})"
-
-    def update(self, params: dict[str, Any], grads: dict[str, Any]) -> None:
-        """Replace each ``params[key]`` by its updated value."""
+    def apply(
+        self, params: Params, grads: Params, state: dict[str, Array]
+    ) -> tuple[Params, dict[str, Array]]:
+        new = dict(params)
         for key, grad in grads.items():
-            params[key] = params[key] - self.lr * grad
-
-    def state_dict(self) -> dict[str, Any]:
-        """Host arrays describing the optimizer's state (SGD has none)."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a state from :meth:`state_dict`."""
-        if state:
-            raise ValueError(f"SGD has no state. Received keys: {sorted(state)}.")
+            new[key] = params[key] - self.lr * grad
+        return new, state

@@ -6,7 +6,7 @@ so they work without a display and never touch pyplot's global state.
 
 Examples
 --------
->>> from xpnet.train import History
+>>> from xpnet.training import History
 >>> h = History(train_loss=[2.3, 1.0, 0.5], eval_iters=[0, 2],
 ...             train_acc=[0.1, 0.8], test_acc=[0.1, 0.79])
 >>> fig = learning_curves(h)  # doctest: +SKIP
@@ -21,17 +21,19 @@ from typing import Any
 
 import numpy as np
 
+from ._io import atomic_write
 from .backend import Backend, asarray, float64_available, resolve_backend, to_numpy
+from .errors import NotInstalledError, XpnetValueError
 from .gradient import gradient_descent, numerical_gradient
 
-__all__ = ["descent_path", "gradient_field", "learning_curves", "save_figure"]
+__all__ = ["check_format", "descent_path", "gradient_field", "learning_curves", "save_figure"]
 
 
 def _figure(**kwargs: Any) -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError(
+        raise NotInstalledError(
             f"Plotting needs matplotlib, which is not installed ({exc}). "
             "Install it with: pip install 'xpnet[plot]'"
         ) from exc
@@ -142,9 +144,23 @@ def learning_curves(history: Any) -> Any:
     return fig
 
 
+def check_format(path: str | os.PathLike[str], name: str = "path") -> str:
+    """The figure format named by `path`'s suffix, or an error listing those matplotlib writes.
+
+    Also fails, with the install hint, when matplotlib is missing: call it
+    before a long computation whose figure would otherwise be lost.
+    """
+    supported = _figure().canvas.get_supported_filetypes()
+    suffix = os.fspath(path).rsplit(".", 1)[-1].lower() if "." in os.fspath(path) else ""
+    if suffix not in supported:
+        raise XpnetValueError(
+            f"`{name}`: cannot tell the figure format from {os.fspath(path)!r}. "
+            f"End the name with one of: {', '.join('.' + s for s in sorted(supported))}."
+        )
+    return suffix
+
+
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
     """Write `fig` to `path` (format from the suffix), atomically."""
-    from ._io import atomic_write
-
-    suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
+    suffix = check_format(path)
     atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=100))

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import positive_int
+from ._validation import non_negative_int, positive_int
 from .backend import Backend, asarray, index_dtype, resolve_backend, resolve_dtype
 
-__all__ = ["Generator", "default_rng"]
+__all__ = ["BatchSampler", "Generator", "default_rng"]
 
 
 def _shape(shape: int | tuple[int, ...], name: str = "shape") -> tuple[int, ...]:
@@ -95,7 +95,7 @@ class Generator:
         """
         b = resolve_backend(backend, device)
         values = self._rng.integers(0, positive_int(high, "high"), size=_shape(size, "size"))
-        return asarray(values, dtype=index_dtype(b), backend=b)
+        return asarray(values, dtype=index_dtype(b.xp, b.device), backend=b)
 
     def choice(
         self,
@@ -109,7 +109,7 @@ class Generator:
         """Draw `size` indices from ``range(n)``, with or without replacement."""
         b = resolve_backend(backend, device)
         values = self._rng.choice(positive_int(n, "n"), size=_shape(size, "size"), replace=replace)
-        return asarray(values, dtype=index_dtype(b), backend=b)
+        return asarray(values, dtype=index_dtype(b.xp, b.device), backend=b)
 
     def permutation(
         self, n: int, *, backend: str | Backend | None = None, device: Any = None
@@ -117,7 +117,7 @@ class Generator:
         """A random ordering of ``range(n)``."""
         b = resolve_backend(backend, device)
         values = self._rng.permutation(positive_int(n, "n"))
-        return asarray(values, dtype=index_dtype(b), backend=b)
+        return asarray(values, dtype=index_dtype(b.xp, b.device), backend=b)
 
     def get_state(self) -> str:
         """The generator's state as a JSON string (for checkpoints; no pickle)."""
@@ -137,3 +137,71 @@ class Generator:
 def default_rng(seed: int | None = None) -> Generator:
     """A new :class:`Generator` seeded with `seed` (mirrors NumPy's ``default_rng``)."""
     return Generator(seed)
+
+
+class BatchSampler:
+    """The mini-batch indices of every training iteration, drawn with replacement.
+
+    Iteration ``i``'s batch depends only on the seed and ``i``: iterations are
+    grouped in chunks of :attr:`CHUNK`, and chunk ``c`` is drawn from its own
+    generator, ``PCG64(SeedSequence(seed, spawn_key=(c,)))``. So
+
+    * a run of 1,000 iterations sees the same first batches as a run of
+      10,000, and a finished run can be continued to more iterations;
+    * resuming needs only the seed and the iteration, no generator state;
+    * memory is one chunk's indices, whatever the length of the run.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples to draw from (indices ``0 .. n-1``).
+    batch_size : int
+        Indices per iteration.
+    seed : int, optional
+        None draws a fresh seed from the operating system; it is kept in
+        :attr:`seed` (checkpoints save it).
+
+    Examples
+    --------
+    >>> long = BatchSampler(60000, 100, seed=0).indices(0, 300, backend="numpy")
+    >>> short = BatchSampler(60000, 100, seed=0).indices(0, 10, backend="numpy")
+    >>> long.shape, bool((long[:10] == short).all())
+    ((300, 100), True)
+    """
+
+    #: Iterations drawn by one generator.
+    CHUNK = 256
+
+    def __init__(self, n: int, batch_size: int, seed: int | None = None) -> None:
+        self.n = positive_int(n, "n")
+        self.batch_size = positive_int(batch_size, "batch_size")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        self.seed = non_negative_int(seed, "seed")
+
+    def _chunk(self, c: int) -> np.ndarray:
+        seq = np.random.SeedSequence(self.seed, spawn_key=(c,))
+        rng = np.random.Generator(np.random.PCG64(seq))
+        return rng.integers(0, self.n, size=(self.CHUNK, self.batch_size))
+
+    def indices(
+        self,
+        start: int,
+        stop: int,
+        *,
+        backend: str | Backend | None = None,
+        device: Any = None,
+    ) -> Any:
+        """Indices of iterations ``start .. stop-1``, shape (stop - start, batch_size).
+
+        The result is in the backend's index dtype. Ask for bounded ranges
+        (a chunk or so at a time): the result is materialised.
+        """
+        start, stop = non_negative_int(start, "start"), non_negative_int(stop, "stop")
+        b = resolve_backend(backend, device)
+        first, last = start // self.CHUNK, max(start, stop - 1) // self.CHUNK
+        host = np.concatenate([self._chunk(c) for c in range(first, last + 1)])
+        offset = first * self.CHUNK
+        return asarray(
+            host[start - offset : stop - offset], dtype=index_dtype(b.xp, b.device), backend=b
+        )

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..backend import Backend, asarray, index_dtype, name_of_dtype, resolve_backend, resolve_dtype
+from ..backend import Backend, asarray, dtype_name, index_dtype, resolve_backend, resolve_dtype
+from ..errors import DataError
 
 __all__ = ["MIRRORS", "MnistError", "default_data_dir", "download_mnist", "load_mnist", "read_idx"]
 
@@ -66,7 +67,7 @@ IMAGE_SIDE = 28
 CACHE_VERSION = 1
 
 
-class MnistError(ValueError):
+class MnistError(DataError):
     """An MNIST file is missing, damaged or could not be downloaded."""
 
 
@@ -375,7 +376,7 @@ def _images(images: np.ndarray, normalize: bool, flatten: bool, b: Backend, dtyp
         return asarray(host, dtype="uint8", backend=b)
     # Scale on the host, in place: the same values as x.astype(float32) / 255.0,
     # with one full-size float copy instead of two (the peak memory of a load).
-    scaled = host.astype(name_of_dtype(b.xp, dtype))
+    scaled = host.astype(dtype_name(dtype, xp=b.xp))
     scaled /= scaled.dtype.type(255.0)
     return asarray(scaled, dtype=dtype, backend=b)
 
@@ -383,4 +384,4 @@ def _images(images: np.ndarray, normalize: bool, flatten: bool, b: Backend, dtyp
 def _labels(labels: np.ndarray, one_hot: bool, b: Backend, dtype: Any) -> Any:
     if one_hot:
         return asarray(np.eye(10, dtype=np.float32)[labels], dtype=dtype, backend=b)
-    return asarray(labels, dtype=index_dtype(b), backend=b)
+    return asarray(labels, dtype=index_dtype(b.xp, b.device), backend=b)

@@ -1,0 +1,113 @@
+"""The layering of docs/architecture.md, checked on the code: imports point down, never up."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "xpnet"
+
+#: Each module (or package) and the xpnet modules it may import. A module may
+#: always import from inside its own package.
+ALLOWED: dict[str, set[str]] = {
+    "_version": set(),
+    "errors": set(),
+    "_typing": set(),
+    "_validation": {"_typing", "errors"},
+    "_io": {"errors"},
+    "backend": {"_typing", "_validation", "errors"},
+    "random": {"_typing", "_validation", "errors", "backend"},
+    "functions": {"_typing", "_validation", "errors", "backend"},
+    "gradient": {"_typing", "_validation", "errors", "backend"},
+    "layers": {"_typing", "_validation", "errors", "backend", "functions"},
+    "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
+    "optim": {"_typing", "_validation", "errors", "backend"},
+    "checking": {"_typing", "_validation", "errors", "backend", "gradient"},
+    "nets": {
+        "_typing", "_validation", "_io", "errors", "backend", "random", "functions",
+        "gradient", "layers", "numgrad",
+    },
+    "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
+    "training": {
+        "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
+    },
+    "plot": {"_typing", "_validation", "_io", "errors", "backend", "gradient", "training"},
+    "cli": {
+        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "checking", "nets",
+        "datasets", "training", "plot", "optim",
+    },
+}  # fmt: skip
+#: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.
+ENTRY_POINTS = {"__init__", "__main__"}
+LIBRARIES = ("numpy", "cupy", "torch", "jax", "array_api_strict")
+
+
+def top_level(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def xpnet_imports(path: Path) -> list[tuple[str, list[str], int]]:
+    """(imported top-level xpnet module, names imported, line) for each relative import."""
+    tree = ast.parse(path.read_text())
+    depth = len(path.relative_to(PACKAGE).parts) - 1  # 0 for xpnet/x.py
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            parts = list(path.relative_to(PACKAGE).parts[:-1])[: depth - (node.level - 1)]
+            target = [*parts, *(node.module.split(".") if node.module else [])]
+            names = [alias.name for alias in node.names]
+            if not target:  # `from . import x` in the package itself
+                found += [(name, [], node.lineno) for name in names]
+            else:
+                found.append((target[0], names, node.lineno))
+    return found
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down_the_layers(path: Path) -> None:
+    layer = top_level(path)
+    if layer in ENTRY_POINTS:
+        return
+    assert layer in ALLOWED, f"{layer} has no row in the layering table"
+    for target, _, line in xpnet_imports(path):
+        if target != layer:
+            assert target in ALLOWED[layer], f"{path.name}:{line} imports {target} (a higher layer)"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_crosses_a_module(path: Path) -> None:
+    """An underscored function or class is private to its module (private modules are fine)."""
+    for target, names, line in xpnet_imports(path):
+        private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+        if target != top_level(path):
+            assert not private, f"{path.name}:{line} imports {private} from {target}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_library_names_are_compared_only_in_backend(path: Path) -> None:
+    """No `if name == "torch"` outside xpnet/backend/: the registry knows the libraries."""
+    if top_level(path) == "backend":
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            constants = [
+                c.value
+                for c in [node.left, *node.comparators]
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
+            for value in constants:
+                assert value not in LIBRARIES, f"{path.name}:{node.lineno} compares with {value!r}"
+
+
+def test_the_table_is_the_documented_one() -> None:
+    """docs/architecture.md lists the same layers, in the same order as this table."""
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    positions = [doc.find(f"`{name}`") for name in ALLOWED]
+    missing = [name for name, at in zip(ALLOWED, positions, strict=True) if at < 0]
+    assert not missing, f"docs/architecture.md does not mention {missing}"

@@ -1,0 +1,55 @@
+"""CuPy: NumPy's API on NVIDIA GPUs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+from ..errors import BackendError, DeviceNotAvailableError
+from ._library import Library, split_index
+
+
+def _device_count() -> int:
+    import cupy
+
+    try:
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # CUDARuntimeError when no driver is present
+        return 0
+
+
+def _parse_device(spec: Any) -> Any:
+    import cupy
+
+    if isinstance(spec, int):
+        index: int | None = spec
+    elif spec is None:
+        index = None
+    else:
+        kind, index = split_index(spec, "cupy")
+        if kind not in ("cuda", "gpu"):
+            raise BackendError(
+                f"Invalid device {spec!r} for backend 'cupy': expected 'cuda' or 'cuda:N'."
+            )
+    count = _device_count()
+    if count == 0:
+        raise DeviceNotAvailableError("Backend 'cupy' needs a CUDA GPU, but none is usable.")
+    index = cupy.cuda.runtime.getDevice() if index is None else index
+    if not 0 <= index < count:
+        raise DeviceNotAvailableError(
+            f"Backend 'cupy' has no device {index}: {count} CUDA device(s) usable."
+        )
+    return cupy.cuda.Device(index)
+
+
+LIBRARY = Library(
+    name="cupy",
+    module="cupy",
+    extra="'xpnet[cuda12]' (or 'xpnet[cuda13]' for CUDA 13)",
+    namespace="array_api_compat.cupy",
+    parse_device=_parse_device,
+    devices=lambda: [f"cuda:{i}" for i in range(_device_count())],
+    to_host=lambda x: x.get(),
+    is_array=array_api_compat.is_cupy_array,
+)

@@ -1,0 +1,74 @@
+"""The record that describes one array library to xpnet, and helpers its modules share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._typing import Array, Device, Namespace
+from ..errors import BackendError
+
+__all__ = ["Library", "default_has_float64", "split_index"]
+
+
+def default_has_float64(xp: Namespace, device: Device) -> bool:
+    """What the namespace's inspection API says about float64 on `device`."""
+    info = xp.__array_namespace_info__()
+    return "float64" in info.dtypes(device=device, kind="real floating")
+
+
+@dataclass(frozen=True)
+class Library:
+    """Everything xpnet needs to know about one array library.
+
+    Each ``backend/_<name>.py`` module defines one; ``_registry.py`` lists
+    them. Functions that need the library import it when called, so
+    ``import xpnet`` imports none of them.
+
+    Attributes
+    ----------
+    name : str
+        xpnet's name for the backend (``XPNET_BACKEND=…``, ``--backend …``).
+    module : str
+        The top-level module to import (its absence is reported with `extra`).
+    extra : str
+        What ``pip install`` installs it, e.g. ``"'xpnet[torch]'"``.
+    namespace : str
+        The module of its array-API namespace (array-api-compat's wrapper
+        where the library needs one).
+    parse_device : callable
+        ``None | str | int -> device object``; raises BackendError for a
+        malformed or unknown device, DeviceNotAvailableError for one this
+        machine lacks.
+    devices : callable
+        ``() -> list of device strings`` usable on this machine.
+    to_host : callable
+        ``array -> numpy.ndarray`` (copies off a GPU).
+    is_array : callable
+        ``object -> bool``: whether it is one of this library's arrays.
+    has_float64 : callable
+        ``(namespace, device) -> bool``.
+    """
+
+    name: str
+    module: str
+    extra: str
+    namespace: str
+    parse_device: Callable[[Any], Device]
+    devices: Callable[[], list[str]]
+    to_host: Callable[[Array], np.ndarray]
+    is_array: Callable[[Any], bool]
+    has_float64: Callable[[Namespace, Device], bool] = default_has_float64
+
+
+def split_index(spec: str, backend: str) -> tuple[str, int | None]:
+    """``'cuda:1' -> ('cuda', 1)``; ``'cuda' -> ('cuda', None)``."""
+    kind, colon, index = spec.partition(":")
+    if colon and not index.isdigit():
+        raise BackendError(
+            f"Invalid device {spec!r} for backend {backend!r}: expected e.g. 'cuda' or 'cuda:0'."
+        )
+    return kind, int(index) if colon else None

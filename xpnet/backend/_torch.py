@@ -1,0 +1,78 @@
+"""PyTorch: CPU, CUDA, and whatever other accelerator the installed build has (mps, xpu)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+from ..errors import BackendError, DeviceNotAvailableError
+from ._library import Library
+
+#: Accelerator types listed by ``xpnet info`` when the installed torch has them.
+ACCELERATORS = ("cuda", "xpu", "mps")
+
+
+def _accelerator(kind: str) -> Any:
+    """torch.cuda, torch.xpu, torch.mps… when that module exists and says it is usable."""
+    import torch
+
+    module = getattr(torch, kind, None)
+    available = getattr(module, "is_available", None)
+    return module if available is not None and available() else None
+
+
+def _parse_device(spec: Any) -> Any:
+    import torch
+
+    if spec is None:
+        return torch.device("cpu")
+    if not isinstance(spec, str):
+        raise BackendError(f"Invalid device {spec!r} for backend 'torch': expected a string.")
+    try:
+        dev = torch.device(spec)
+    except RuntimeError as exc:
+        raise BackendError(f"Invalid device {spec!r} for backend 'torch': {exc}") from None
+    if dev.type == "cpu":
+        if dev.index not in (None, 0):
+            raise BackendError(
+                f"Invalid device {spec!r} for backend 'torch': there is one CPU device, 'cpu'."
+            )
+        return torch.device("cpu")
+    module = _accelerator(dev.type)
+    if module is None:
+        raise DeviceNotAvailableError(
+            f"Device {spec!r} is not available to PyTorch {torch.__version__} on this machine "
+            f"(usable: {', '.join(_devices())})."
+        )
+    count = module.device_count() if hasattr(module, "device_count") else 1
+    index = dev.index
+    if index is None:  # arrays report "cuda:0", never "cuda": name the index
+        index = module.current_device() if hasattr(module, "current_device") else 0
+    if index >= count:
+        raise DeviceNotAvailableError(
+            f"Device {spec!r} does not exist: PyTorch sees {count} {dev.type} device(s)."
+        )
+    return torch.device(dev.type, index)
+
+
+def _devices() -> list[str]:
+    found = ["cpu"]
+    for kind in ACCELERATORS:
+        module = _accelerator(kind)
+        if module is not None:
+            count = module.device_count() if hasattr(module, "device_count") else 1
+            found += [f"{kind}:{i}" for i in range(count)]
+    return found
+
+
+LIBRARY = Library(
+    name="torch",
+    module="torch",
+    extra="'xpnet[torch]'",
+    namespace="array_api_compat.torch",
+    parse_device=_parse_device,
+    devices=_devices,
+    to_host=lambda x: x.detach().cpu().resolve_conj().numpy(),
+    is_array=array_api_compat.is_torch_array,
+)

@@ -1,0 +1,73 @@
+"""The exceptions xpnet raises on purpose.
+
+Every error that xpnet raises about its input, its environment or its files
+is an :class:`XpnetError`. Most also subclass the built-in exception that
+says what went wrong (``ValueError`` for a bad value, ``TypeError`` for a bad
+type, ``ImportError`` for a missing library…), so ``except ValueError`` keeps
+working. The command line turns these, and only these, into one line and
+exit status 2; anything else is a bug in xpnet and shows its traceback.
+
+Examples
+--------
+>>> import xpnet
+>>> try:
+...     xpnet.use_backend("tensorflow").__enter__()
+... except xpnet.errors.XpnetError as err:
+...     print(type(err).__name__, isinstance(err, ValueError))
+BackendError True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "CheckpointError",
+    "DataError",
+    "DeviceNotAvailableError",
+    "NotInstalledError",
+    "OutputError",
+    "TrainingDivergedError",
+    "XpnetError",
+    "XpnetTypeError",
+    "XpnetValueError",
+]
+
+
+class XpnetError(Exception):
+    """Base class of every error xpnet raises on purpose."""
+
+
+class XpnetValueError(XpnetError, ValueError):
+    """An argument has the right type but a value that is not allowed."""
+
+
+class XpnetTypeError(XpnetError, TypeError):
+    """An argument has the wrong type (or dtype)."""
+
+
+class BackendError(XpnetValueError):
+    """An unknown backend name, or a device the backend does not have."""
+
+
+class NotInstalledError(XpnetError, ImportError):
+    """An optional library (a backend, matplotlib…) is missing; the message says what to install."""
+
+
+class DeviceNotAvailableError(XpnetError, RuntimeError):
+    """The device exists in principle but not on this machine (no GPU, wrong index)."""
+
+
+class DataError(XpnetValueError):
+    """A data file is missing, damaged or could not be downloaded."""
+
+
+class CheckpointError(XpnetValueError):
+    """A file is not an xpnet network or checkpoint, was tampered with, or is in use."""
+
+
+class OutputError(XpnetError, OSError):
+    """An output file cannot be written; whatever was there before is left intact."""
+
+
+class TrainingDivergedError(XpnetError, FloatingPointError):
+    """The training loss stopped being finite (or the run diverged)."""

@@ -1,0 +1,206 @@
+"""One file format for saved networks and training checkpoints.
+
+A state file is an uncompressed ``.npz`` archive (plain arrays, never pickle):
+
+=================  ==============================================================
+member             content
+=================  ==============================================================
+``meta``           UTF-8 JSON as a uint8 array: ``{"format": "xpnet", "version": 2,
+                   "kind": "network" | "checkpoint", "network": <get_config()>, …}``
+``net.<name>``     the network's arrays (:meth:`state_arrays`): parameters and any
+                   running statistics
+anything else      what the writer adds; training adds ``optim.<name>`` (optimizer
+                   state) and ``history.<name>`` (losses and accuracies as arrays)
+=================  ==============================================================
+
+``net.save(path)`` writes kind "network"; a checkpoint is the same file with
+more members, so ``TwoLayerNet.load("checkpoint.npz")`` reads the network out
+of a checkpoint. Reading checks everything before reading any data: member
+names, shapes and dtypes from the ``.npy`` headers against what the declared
+network (and the caller) expects, then finite values. Files written by xpnet
+0.1 (format 1) still load as networks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write, npz_members, read_npz
+from .._typing import Array
+from ..backend import to_numpy
+from ..errors import CheckpointError, XpnetError
+
+__all__ = ["FORMAT", "VERSION", "Spec", "StateFile", "load_state", "save_state"]
+
+FORMAT = "xpnet"
+VERSION = 2
+#: The metadata is small; a larger ``meta`` member is not one of ours.
+MAX_META_BYTES = 1 << 20
+
+#: Name -> (shape, dtype name) of the arrays a file must hold.
+Spec = dict[str, tuple[tuple[int, ...], str]]
+
+
+@dataclass
+class StateFile:
+    """What :func:`load_state` read: the metadata, the network's arrays, the rest."""
+
+    meta: dict[str, Any]
+    network: dict[str, np.ndarray]
+    extra: dict[str, np.ndarray]
+
+
+def save_state(
+    path: str | os.PathLike[str],
+    net: Any,
+    *,
+    kind: str = "network",
+    meta: dict[str, Any] | None = None,
+    arrays: dict[str, Array] | None = None,
+    name: str = "path",
+) -> None:
+    """Write `net` (and a caller's extra `meta` and `arrays`) to `path`, atomically."""
+    doc = {"format": FORMAT, "version": VERSION, "kind": kind, "network": net.get_config()}
+    doc.update(meta or {})
+    data = {"meta": np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)}
+    data.update({f"net.{key}": to_numpy(value) for key, value in net.state_arrays().items()})
+    data.update({key: to_numpy(value) for key, value in (arrays or {}).items()})
+    atomic_write(path, lambda file: np.savez(file, **data), name=name)
+
+
+def load_state(
+    path: str | os.PathLike[str],
+    network: type | None,
+    *,
+    extra_spec: Callable[[dict[str, Any]], Spec] | None = None,
+) -> StateFile:
+    """Read a state file written for a `network` class, checking it before reading its arrays.
+
+    Parameters
+    ----------
+    path : path
+    network : class or None
+        The network class the file must declare; its ``state_spec(config)``
+        says which ``net.*`` arrays the file must hold. None skips the
+        network (nothing of it is read), for a caller that wants the rest.
+    extra_spec : callable, optional
+        ``meta -> Spec`` of every other member the caller expects; without it,
+        a file with other members (a checkpoint) is read for its network only.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file and what is wrong.
+    """
+    where = os.fspath(path)
+    members = npz_members(path)
+    meta, renames = _read_meta(path, members)
+    spec = {} if network is None else _network_spec(where, meta["network"], network)
+    expected = {f"net.{key}": value for key, value in spec.items()}
+    found = {renames.get(key, key): value for key, value in members.items()}
+    found.pop("meta")
+    if network is None:
+        found = {key: value for key, value in found.items() if not key.startswith("net.")}
+    if extra_spec is None:
+        found = {key: value for key, value in found.items() if key.startswith("net.")}
+    else:
+        expected.update(extra_spec(meta))
+    _check_members(where, found, expected)
+    source = {value: key for key, value in renames.items()}
+    arrays = read_npz(path, [source.get(key, key) for key in expected])
+    arrays = {renames.get(key, key): value for key, value in arrays.items()}
+    for key in spec:
+        if not np.all(np.isfinite(arrays[f"net.{key}"])):
+            raise CheckpointError(f"{where}: `{key}` holds NaN or infinity; the file is damaged.")
+    network_arrays = {key: arrays.pop(f"net.{key}") for key in spec}
+    return StateFile(meta=meta, network=network_arrays, extra=arrays)
+
+
+def _network_spec(where: str, config: dict[str, Any], network: type) -> Spec:
+    if config.get("class") != network.__name__:
+        raise CheckpointError(
+            f"{where}: holds a {config.get('class')!r}, not a {network.__name__}."
+        )
+    try:
+        return network.state_spec(config)  # type: ignore[attr-defined,no-any-return]
+    except XpnetError as exc:
+        raise CheckpointError(f"{where}: the declared network is invalid: {exc}") from None
+
+
+def _check_members(where: str, found: dict[str, Any], expected: Spec) -> None:
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{where}: expected arrays {sorted(expected)}; missing {missing}, "
+            f"unexpected {unexpected}."
+        )
+    for key, (shape, dtype) in expected.items():
+        got_shape, got_dtype = found[key]
+        if got_shape != tuple(shape) or got_dtype != np.dtype(dtype):
+            raise CheckpointError(
+                f"{where}: `{key.removeprefix('net.')}` must be {dtype} of shape {tuple(shape)} "
+                f"for the declared network. Received: {got_dtype} of shape {got_shape}."
+            )
+
+
+def _read_meta(
+    path: str | os.PathLike[str], members: dict[str, tuple[tuple[int, ...], np.dtype]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The metadata, and member renames that bring a format-1 file to today's names."""
+    where = os.fspath(path)
+    shape, dtype = members.get("meta", ((), np.dtype("V0")))
+    if dtype.kind == "U" or "architecture" in members:
+        return _read_format_1(path, members)
+    if "meta" not in members or dtype != np.uint8 or len(shape) != 1:
+        raise CheckpointError(f"{where}: not an xpnet file (no xpnet metadata).")
+    if shape[0] > MAX_META_BYTES:
+        raise CheckpointError(f"{where}: not an xpnet file (metadata of {shape[0]} bytes).")
+    raw = read_npz(path, ["meta"])["meta"].tobytes()
+    try:
+        meta = json.loads(raw.decode())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: damaged xpnet metadata ({exc}).") from None
+    if not (isinstance(meta, dict) and meta.get("format") == FORMAT):
+        raise CheckpointError(f"{where}: not an xpnet file (no xpnet metadata).")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(
+            f"{where}: written in xpnet file format {meta.get('version')!r}; this xpnet reads "
+            f"format {VERSION} (and 1). Upgrade xpnet to read it."
+        )
+    if not isinstance(meta.get("network"), dict):
+        raise CheckpointError(f"{where}: damaged xpnet metadata (no network description).")
+    return meta, {}
+
+
+def _read_format_1(
+    path: str | os.PathLike[str], members: dict[str, tuple[tuple[int, ...], np.dtype]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """xpnet 0.1's files: a network (architecture + W1…) or a checkpoint (meta + param.*)."""
+    where = os.fspath(path)
+    key = "architecture" if "architecture" in members else "meta"
+    _, dtype = members[key]
+    if dtype.kind != "U" or dtype.itemsize > MAX_META_BYTES:
+        raise CheckpointError(f"{where}: not an xpnet file (unreadable `{key}`).")
+    try:
+        doc = json.loads(str(read_npz(path, [key])[key]))
+        config = dict(doc if key == "architecture" else doc["architecture"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{where}: not an xpnet file (damaged `{key}`: {exc}).") from None
+    config.pop("format_version", None)
+    kind = "network" if key == "architecture" else "checkpoint"
+    meta = {"format": FORMAT, "version": 1, "kind": kind, "network": config}
+    prefix = "" if kind == "network" else "param."
+    renames = {
+        name: "net." + name.removeprefix(prefix)
+        for name in members
+        if name != key and (kind == "network" or name.startswith(prefix))
+    }
+    renames[key] = "meta"
+    return meta, renames

@@ -1,0 +1,16 @@
+"""Training: the chapter's mini-batch loop, its settings, history and checkpoints.
+
+* :func:`train` runs it; :class:`TrainConfig` holds and checks its settings;
+  :class:`History` is what it measured.
+* :func:`make_step` is the pure step every iteration calls.
+* :func:`load_history` reads the history out of a checkpoint.
+"""
+
+from .checkpoint import load_history
+from .config import TrainConfig
+from .history import History
+from .loop import train
+from .signals import TrainingInterrupted
+from .step import make_step
+
+__all__ = ["History", "TrainConfig", "TrainingInterrupted", "load_history", "make_step", "train"]

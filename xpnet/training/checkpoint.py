@@ -1,0 +1,180 @@
+"""Training checkpoints: the network's state file, plus the run's progress.
+
+A checkpoint is the network's file (:mod:`xpnet.nets._state`) of kind
+"checkpoint" with the run added: in the metadata the settings a resumed run
+must share, the iteration reached, the mini-batch seed and the optimizer's
+settings; as arrays the optimizer's state (``optim.*``) and the history
+(``history.*``, 8 bytes per loss). Everything is checked before the network
+or the optimizer is changed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._typing import Array
+from ..backend import asarray
+from ..errors import CheckpointError
+from ..nets._state import Spec, load_state, save_state
+from .history import History
+
+__all__ = ["Progress", "Restored", "load_history", "read_checkpoint", "write_checkpoint"]
+
+
+@dataclass
+class Progress:
+    """Where a run stands: the next iteration, what was measured, the optimizer's state."""
+
+    iteration: int
+    history: History
+    opt_state: dict[str, Array]
+
+
+@dataclass
+class Restored:
+    """A checked checkpoint: the run's progress, the network's host arrays, the saved settings."""
+
+    progress: Progress
+    network_arrays: dict[str, np.ndarray]
+    settings: dict[str, Any]
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str],
+    net: Any,
+    optimizer: Any,
+    settings: dict[str, Any],
+    progress: Progress,
+) -> None:
+    """Save the run at `path`, atomically."""
+    history = progress.history
+    training = {
+        "settings": settings,
+        "iteration": progress.iteration,
+        "evaluations": [len(history.eval_iters), len(history.test_acc)],
+        "optimizer": optimizer.get_config(),
+        "seconds": progress.history.seconds,
+    }
+    arrays = {f"history.{k}": v for k, v in history.to_arrays().items()}
+    arrays.update({f"optim.{k}": v for k, v in progress.opt_state.items()})
+    save_state(
+        path, net, kind="checkpoint", meta={"training": training}, arrays=arrays, name="checkpoint"
+    )
+
+
+def _training_meta(where: str, meta: dict[str, Any]) -> dict[str, Any]:
+    training = meta.get("training")
+    if meta.get("kind") != "checkpoint" or not isinstance(training, dict):
+        if meta.get("version") == 1 and meta.get("kind") == "checkpoint":
+            raise CheckpointError(
+                f"{where}: a checkpoint of xpnet 0.1, which cannot be resumed by this version; "
+                "its network loads with TwoLayerNet.load(path)."
+            )
+        raise CheckpointError(f"{where}: a saved network, not a training checkpoint.")
+    try:
+        iteration, seconds = training["iteration"], float(training["seconds"])
+        ok = isinstance(iteration, int) and iteration >= 0 and np.isfinite(seconds)
+        ok = (
+            ok
+            and isinstance(training["settings"], dict)
+            and isinstance(training["optimizer"], dict)
+        )
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"{where}: damaged checkpoint metadata.")
+    return training
+
+
+def _history_spec(where: str, meta: dict[str, Any]) -> Spec:
+    """The history arrays a checkpoint with `meta` holds."""
+    training = _training_meta(where, meta)
+    evals = training.get("evaluations")
+    if not (
+        isinstance(evals, list)
+        and len(evals) == 2
+        and all(isinstance(v, int) and v >= 0 for v in evals)
+    ):
+        raise CheckpointError(f"{where}: damaged checkpoint metadata (evaluations).")
+    n_evals, n_test = evals
+    return {
+        "history.train_loss": ((training["iteration"],), "float64"),
+        "history.eval_iters": ((n_evals,), "int64"),
+        "history.train_acc": ((n_evals,), "float64"),
+        "history.test_acc": ((n_test,), "float64"),
+    }
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str],
+    net: Any,
+    optimizer: Any,
+    settings: dict[str, Any],
+    iters: int,
+) -> Restored:
+    """Check a checkpoint against this run; return what resuming needs.
+
+    Nothing is changed here: the caller applies the result once every check passed.
+    """
+    where = os.fspath(path)
+    net_spec = type(net).state_spec(net.get_config())
+    optim_spec = {f"optim.{k}": v for k, v in optimizer.state_spec(net_spec).items()}
+    state = load_state(
+        path, type(net), extra_spec=lambda meta: {**_history_spec(where, meta), **optim_spec}
+    )
+    training = state.meta["training"]
+    if state.meta["network"] != net.get_config():
+        raise CheckpointError(
+            f"{where}: the checkpoint is for {state.meta['network']}, "
+            f"not this network ({net.get_config()})."
+        )
+    saved = training["settings"]
+    changed = [k for k in settings if saved.get(k) != settings[k]]
+    if changed:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings[k]!r}" for k in changed)
+        raise CheckpointError(f"{where}: cannot resume with different settings ({detail}).")
+    if training["optimizer"] != optimizer.get_config():
+        raise CheckpointError(
+            f"{where}: the checkpoint was trained with {training['optimizer']}, "
+            f"not {optimizer.get_config()}."
+        )
+    if training["iteration"] > iters:
+        raise CheckpointError(
+            f"{where}: the run is already at iteration {training['iteration']}, past "
+            f"iters={iters}; resume with --iters {training['iteration']} or more."
+        )
+    history = _checked_history(where, state.extra, training)
+    b = net.backend
+    opt_state = {
+        k.removeprefix("optim."): asarray(v, dtype=v.dtype.name, backend=b)
+        for k, v in state.extra.items()
+        if k.startswith("optim.")
+    }
+    progress = Progress(iteration=training["iteration"], history=history, opt_state=opt_state)
+    return Restored(progress, state.network, saved)
+
+
+def _checked_history(where: str, extra: dict[str, np.ndarray], training: dict[str, Any]) -> History:
+    arrays = {k.removeprefix("history."): v for k, v in extra.items() if k.startswith("history.")}
+    iters = arrays["eval_iters"]
+    accs = np.concatenate([arrays["train_acc"], arrays["test_acc"]])
+    ok = np.all(np.isfinite(arrays["train_loss"])) and np.all((accs >= 0) & (accs <= 1))
+    ok = (
+        ok
+        and np.all(np.diff(iters) > 0)
+        and np.all((iters >= 0) & (iters < max(training["iteration"], 1)))
+    )
+    if not ok:
+        raise CheckpointError(f"{where}: damaged checkpoint history.")
+    return History.from_arrays(arrays, seconds=float(training["seconds"]))
+
+
+def load_history(path: str | os.PathLike[str]) -> History:
+    """The :class:`History` stored in a checkpoint written by :func:`xpnet.train`."""
+    where = os.fspath(path)
+    state = load_state(path, None, extra_spec=lambda meta: _history_spec(where, meta))
+    return _checked_history(where, state.extra, state.meta["training"])
