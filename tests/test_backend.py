@@ -17,12 +17,12 @@ from xpnet import backend as bk
 @pytest.fixture
 def clean_choice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No use_backend context, no set_backend choice, no environment variables."""
-    monkeypatch.setattr(bk, "_chosen", None)
+    monkeypatch.setattr(bk._backends, "_chosen", None)
     monkeypatch.delenv("XPNET_BACKEND", raising=False)
     monkeypatch.delenv("XPNET_DEVICE", raising=False)
-    token = bk._context.set(None)
+    token = bk._backends._context.set(None)
     yield
-    bk._context.reset(token)
+    bk._backends._context.reset(token)
 
 
 def has_gpu(name: str) -> bool:
@@ -98,7 +98,7 @@ def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
     missing = dataclasses.replace(LIBRARIES["torch"], module="xpnet_no_such_module")
     monkeypatch.setitem(LIBRARIES, "torch", missing)
-    monkeypatch.setattr(bk, "_made", {})
+    monkeypatch.setattr(bk._backends, "_made", {})
     with pytest.raises(ImportError, match=r"pip install 'xpnet\[torch\]'"):
         bk.resolve_backend("torch")
 
@@ -142,7 +142,7 @@ def test_asarray_refuses_foreign_arrays(backend: bk.Backend) -> None:
     if backend.name == "numpy":
         pytest.skip("needs a second library")
     x = xpnet.asarray([1.0], dtype="float32")
-    with pytest.raises(TypeError, match="another library"):
+    with pytest.raises(TypeError, match="already an array of"):
         xpnet.asarray(x, backend="numpy")
 
 
@@ -180,3 +180,63 @@ def test_namespace_refuses_non_arrays() -> None:
 
 def test_index_dtype_is_integral(backend: bk.Backend) -> None:
     assert backend.xp.isdtype(bk.index_dtype(backend.xp, backend.device), "signed integer")
+
+
+def test_backends_hash_and_compare_by_name_and_device(backend: bk.Backend) -> None:
+    """Backends are dict keys on every library, CuPy's once-unhashable devices included."""
+    again = bk.resolve_backend(backend.name, backend.device)
+    assert again == backend and hash(again) == hash(backend)
+    assert {backend: 1}[again] == 1
+    assert backend != bk.resolve_backend("numpy") or backend.name == "numpy"
+
+
+def test_an_unhashable_device_object_still_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __str__(self) -> str:
+            return "cpu"
+
+    monkeypatch.setattr(bk._backends, "_made", {})
+    b = bk.resolve_backend("numpy", Unhashable())
+    assert b.name == "numpy" and str(b.device) == "cpu" and hash(b) == hash(("numpy", "cpu"))
+
+
+def test_adding_a_library_is_one_record() -> None:
+    """Every registry record says how to import, parse devices, list them and reach the host."""
+    from xpnet.backend._registry import LIBRARIES
+
+    assert tuple(LIBRARIES) == bk.BACKENDS
+    for name, lib in LIBRARIES.items():
+        assert lib.name == name and lib.extra and lib.namespace
+        assert callable(lib.parse_device) and callable(lib.to_host) and callable(lib.is_array)
+
+
+@pytest.mark.reliability("bad input")
+def test_complex64_is_not_mistaken_for_a_64_bit_dtype(backend: bk.Backend) -> None:
+    """Only float64, int64, uint64 and complex128 need 64-bit support (JAX without x64)."""
+    assert bk.resolve_dtype(backend, "complex64") == backend.xp.complex64
+    assert bk.dtype_name(bk.resolve_dtype(backend, "float32"), xp=backend.xp) == "float32"
+
+
+@pytest.mark.reliability("bad input")
+def test_mixed_libraries_are_named_not_file_paths(backend: bk.Backend) -> None:
+    if backend.name == "numpy":
+        pytest.skip("needs a second library")
+    with pytest.raises(TypeError, match=rf"arrays of numpy, {backend.name}\.") as info:
+        bk.namespace(np.zeros(2), xpnet.asarray([1.0, 2.0]))
+    assert "/" not in str(info.value) and ".py" not in str(info.value)
+
+
+@pytest.mark.reliability("bad input")
+def test_torch_devices_are_what_torch_reports() -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="one CPU device"):
+        bk.resolve_backend("torch", "cpu:5")
+    with pytest.raises(ValueError, match="Invalid device 'gpu0'"):
+        bk.resolve_backend("torch", "gpu0")
+    if "mps:0" not in bk.available_devices("torch"):
+        with pytest.raises(
+            RuntimeError, match=r"'mps' needs a 'mps' accelerator, but PyTorch .* \(usable: cpu"
+        ):
+            bk.resolve_backend("torch", "mps")

@@ -39,7 +39,10 @@ def test_gradcheck_prints_small_differences(backend, capsys) -> None:
     ("argv", "message"),
     [
         (["train", "--iters", "0"], "argument --iters: must be a positive integer, got 0"),
-        (["train", "--batch-size", "-5"], "argument --batch-size: must be a positive integer, got -5"),
+        (
+            ["train", "--batch-size", "-5"],
+            "argument --batch-size: must be a positive integer, got -5",
+        ),
         (["train", "--lr", "-0.1"], "argument --lr: must be a finite positive number"),
         (["train", "--lr", "nan"], "argument --lr: must be a finite positive number"),
         (["train", "--hidden", "ten"], "argument --hidden: expected a positive integer, got 'ten'"),

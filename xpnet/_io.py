@@ -97,6 +97,11 @@ def check_output_path(path: str | os.PathLike[str], name: str) -> Path:
         Naming the option `name`, the path and the reason.
     """
     target = Path(path)
+    if len(target.name.encode()) > NAME_MAX:
+        raise OutputError(
+            f"`{name}`: the file name is {len(target.name.encode())} bytes long; file systems "
+            f"allow {NAME_MAX}. Received: {str(target)[:80]!r}…"
+        )
     real = _real_target(target)
     if real.is_dir():
         raise OutputError(
@@ -110,11 +115,6 @@ def check_output_path(path: str | os.PathLike[str], name: str) -> Path:
     if not parent.is_dir():
         raise OutputError(
             f"`{name}`: folder {str(parent)!r} does not exist. Received: {str(target)!r}."
-        )
-    if len(real.name.encode()) > NAME_MAX:
-        raise OutputError(
-            f"`{name}`: the file name is {len(real.name.encode())} bytes long; file systems "
-            f"allow {NAME_MAX}. Received: {str(target)!r}."
         )
     if not os.access(parent, os.W_OK):
         raise OutputError(

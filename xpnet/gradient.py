@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -24,7 +23,9 @@ from typing import Any
 
 import array_api_extra as xpx
 
+from ._validation import check_floating, non_negative_int, positive_int
 from .backend import device, is_writeable, namespace
+from .errors import XpnetValueError
 
 __all__ = ["default_step", "gradient_descent", "numerical_diff", "numerical_gradient"]
 
@@ -48,15 +49,6 @@ def default_step(xp: ModuleType, dtype: Any) -> float:
     (0.0001, 0.0049)
     """
     return max(1e-4, float(xp.finfo(dtype).eps) ** (1 / 3))
-
-
-def _check_float_array(xp: ModuleType, x: Any, name: str) -> None:
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise TypeError(
-            f"`{name}` must be a real floating-point array: finite differences of integers "
-            f"are meaningless. Received: {name}.dtype={x.dtype}. "
-            f"Convert it with xpnet.asarray(..., dtype='float64')."
-        )
 
 
 def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
@@ -141,7 +133,7 @@ def numerical_gradient(
            [6., 8.]])
     """
     xp = namespace(x)
-    _check_float_array(xp, x, "x")
+    check_floating(xp, x, "x")
     step = default_step(xp, x.dtype) if h is None else float(h)
     if batched:
         return _batched(xp, f, x, step, chunk_size)
@@ -222,8 +214,8 @@ def _batched(
     if chunk_size is None:
         itemsize = xp.finfo(x.dtype).bits // 8
         chunk_size = max(1, BATCH_BUDGET_BYTES // (2 * max(n, 1) * itemsize))
-    elif operator.index(chunk_size) <= 0:
-        raise ValueError(f"`chunk_size` must be positive. Received: {chunk_size}.")
+    else:
+        chunk_size = positive_int(chunk_size, "chunk_size")
     dev = device(x)
     flat = xp.reshape(x, (1, n))
     positions = xp.arange(n, device=dev)
@@ -234,7 +226,7 @@ def _batched(
         points = xp.concat([flat + step, flat - step], axis=0)
         values = f(xp.reshape(points, (points.shape[0], *x.shape)))
         if tuple(values.shape) != (points.shape[0],):
-            raise ValueError(
+            raise XpnetValueError(
                 f"With batched=True, `f` must map points of shape (B, *x.shape) to values of "
                 f"shape (B,). Received: {tuple(values.shape)} for B={points.shape[0]}."
             )
@@ -282,10 +274,8 @@ def gradient_descent(
     ((100, 2), True)
     """
     xp = namespace(init_x)
-    _check_float_array(xp, init_x, "init_x")
-    steps = operator.index(step_num)
-    if steps < 0:
-        raise ValueError(f"`step_num` must be non-negative. Received: {step_num}.")
+    check_floating(xp, init_x, "init_x")
+    steps = non_negative_int(step_num, "step_num")
     x = xp.asarray(init_x, copy=True)
     visited = []
     for _ in range(steps):

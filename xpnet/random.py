@@ -29,6 +29,7 @@ import numpy as np
 
 from ._validation import non_negative_int, positive_int
 from .backend import Backend, asarray, index_dtype, resolve_backend, resolve_dtype
+from .errors import XpnetTypeError, XpnetValueError
 
 __all__ = ["BatchSampler", "Generator", "default_rng"]
 
@@ -38,11 +39,11 @@ def _shape(shape: int | tuple[int, ...], name: str = "shape") -> tuple[int, ...]
     try:
         dims = tuple(operator.index(d) for d in dims)
     except TypeError:
-        raise TypeError(
+        raise XpnetTypeError(
             f"`{name}` must be an int or a tuple of ints. Received: {shape!r}."
         ) from None
     if any(d < 0 for d in dims):
-        raise ValueError(f"`{name}` must not have negative sizes. Received: {shape!r}.")
+        raise XpnetValueError(f"`{name}` must not have negative sizes. Received: {shape!r}.")
     return dims
 
 
@@ -58,12 +59,7 @@ class Generator:
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None:
-            try:
-                seed = operator.index(seed)
-            except TypeError:
-                raise TypeError(f"`seed` must be an int or None. Received: {seed!r}.") from None
-            if seed < 0:
-                raise ValueError(f"`seed` must be non-negative. Received: {seed}.")
+            seed = non_negative_int(seed, "seed")
         self._rng = np.random.default_rng(seed)
 
     def normal(
@@ -129,8 +125,8 @@ class Generator:
             parsed = json.loads(state)
             bit_generator = np.random.PCG64()
             bit_generator.state = parsed
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"`state` is not a saved xpnet Generator state: {exc}") from None
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise XpnetValueError(f"`state` is not a saved xpnet Generator state: {exc}") from None
         self._rng = np.random.Generator(bit_generator)
 
 

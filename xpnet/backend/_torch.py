@@ -41,9 +41,10 @@ def _parse_device(spec: Any) -> Any:
         return torch.device("cpu")
     module = _accelerator(dev.type)
     if module is None:
+        what = "a CUDA GPU" if dev.type == "cuda" else f"a {dev.type!r} accelerator"
         raise DeviceNotAvailableError(
-            f"Device {spec!r} is not available to PyTorch {torch.__version__} on this machine "
-            f"(usable: {', '.join(_devices())})."
+            f"Device {spec!r} needs {what}, but PyTorch {torch.__version__} has none usable "
+            f"here (usable: {', '.join(_devices())})."
         )
     count = module.device_count() if hasattr(module, "device_count") else 1
     index = dev.index

@@ -1,0 +1,96 @@
+"""``xpnet train``: the chapter's training run on MNIST, with its outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ._parser import UsageError
+
+__all__ = ["cmd_train"]
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path writable, and no two naming the same file, before any work."""
+    from .._io import check_output_path, same_file
+
+    outputs = [
+        (f"--{o}", getattr(args, o)) for o in ("checkpoint", "json", "plot") if getattr(args, o)
+    ]
+    for option, path in outputs:
+        check_output_path(path, option)
+    for i, (first, a) in enumerate(outputs):
+        for second, b in outputs[i + 1 :]:
+            if same_file(a, b):
+                raise UsageError(
+                    f"{first} and {second} name the same file ({a}); give each its own"
+                )
+    if args.plot:
+        from ..plot import check_format
+
+        check_format(args.plot, "--plot")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..backend import resolve_backend
+    from ..datasets import load_mnist
+    from ..nets import TwoLayerNet
+    from ..training import train
+
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint PATH")
+    _check_outputs(args)
+    b = resolve_backend(args.backend, args.device)
+    (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
+    net = TwoLayerNet(
+        784,
+        args.hidden,
+        10,
+        activation=args.activation,
+        backend=b,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+    verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
+    history = train(
+        net, (x_train, t_train), test,
+        iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
+        eval_every=args.eval_every, seed=args.seed, verbose=verbose,
+        checkpoint=args.checkpoint, resume=args.resume,
+    )  # fmt: skip
+    summary = _summary(args, b, history)
+    if args.json:
+        _write_json(args.json, summary)
+    if args.plot:
+        from ..plot import learning_curves, save_figure
+
+        save_figure(learning_curves(history), args.plot)
+    if not args.quiet:
+        accs = f"test acc {summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}"
+        where = f"{b.name}, {b.device}, {args.dtype}"
+        print(f"{accs} after {args.iters} iterations in {history.seconds:.1f} s ({where})")
+    return 0
+
+
+def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:
+    settings = ("dtype", "iters", "batch_size", "lr", "hidden", "activation", "grad", "seed")
+    return {
+        "backend": b.name,
+        "device": str(b.device),
+        **{key: getattr(args, key) for key in settings},
+        "seconds": history.seconds,
+        "iters_per_second": args.iters / history.seconds if history.seconds else None,
+        "train_acc": history.train_acc[-1],
+        "test_acc": history.test_acc[-1],
+        "train_acc_history": history.train_acc,
+        "test_acc_history": history.test_acc,
+        "history": history.to_dict(),
+    }
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    from .._io import atomic_write
+
+    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()), name="--json")
