@@ -56,14 +56,28 @@ def loss_and_grads(p: dict, x: np.ndarray, t: np.ndarray) -> tuple[float, dict]:
     return loss, {"W1": x.T @ da1, "b1": da1.sum(axis=0), "W2": z1.T @ dy, "b2": dy.sum(axis=0)}
 
 
+CHUNK = 256  # iterations per generator, as xpnet.random.BatchSampler
+
+
+def batch_indices(seed: int, n: int, batch_size: int, start: int, stop: int) -> np.ndarray:
+    """Mini-batch indices of iterations start..stop-1, drawn as xpnet draws them."""
+    first, last = start // CHUNK, (stop - 1) // CHUNK
+    chunks = [
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(c,)))).integers(
+            0, n, size=(CHUNK, batch_size)
+        )
+        for c in range(first, last + 1)
+    ]
+    return np.concatenate(chunks)[start - first * CHUNK : stop - first * CHUNK]
+
+
 def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eval_every):
     """Mini-batch SGD; returns (losses, train_acc, test_acc). Updates `params` in place."""
-    rng = np.random.default_rng(seed)
     losses, train_acc, test_acc = [], [], []
     i = 0
     while i < iters:
         end = 0 if i == 0 else min(i + eval_every - 1, iters - 1)
-        block = rng.integers(0, x.shape[0], size=(end - i + 1, batch_size))
+        block = batch_indices(seed, x.shape[0], batch_size, i, end + 1)
         for index in block:
             loss, grads = loss_and_grads(params, x[index], t[index])
             for key in params:

@@ -7,8 +7,8 @@ on whatever device the tensors live.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from reference_numpy import batch_indices
 
 
 def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eval_every):
@@ -16,7 +16,6 @@ def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eva
 
     The losses stay on the device, as xpnet.train keeps them until an evaluation.
     """
-    rng = np.random.default_rng(seed)
     rows = torch.arange(batch_size, device=x.device)
 
     def accuracy(x, t):
@@ -28,7 +27,7 @@ def train_loop(params, x, t, x_test, t_test, *, iters, batch_size, lr, seed, eva
     with torch.no_grad():
         while i < iters:
             end = 0 if i == 0 else min(i + eval_every - 1, iters - 1)
-            block = torch.from_numpy(rng.integers(0, x.shape[0], size=(end - i + 1, batch_size)))
+            block = torch.from_numpy(batch_indices(seed, x.shape[0], batch_size, i, end + 1))
             for index in block.to(x.device):
                 xb, tb = x[index], t[index]
                 z1 = torch.sigmoid(xb @ params["W1"] + params["b1"])

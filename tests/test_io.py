@@ -44,7 +44,9 @@ def test_net_save_and_checkpoints_keep_symlinks(backend, tmp_path) -> None:
     net.save(link)
     assert link.is_symlink() and xpnet.TwoLayerNet.load(target).get_config() == net.get_config()
     x = xpnet.asarray(np.random.default_rng(0).random((10, 4)), dtype="float32")
-    t = xpnet.asarray(np.arange(10) % 2, dtype=xpnet.backend.index_dtype(backend.xp, backend.device))
+    t = xpnet.asarray(
+        np.arange(10) % 2, dtype=xpnet.backend.index_dtype(backend.xp, backend.device)
+    )
     xpnet.train(net, (x, t), iters=3, batch_size=5, checkpoint=link, verbose=0)
     assert link.is_symlink() and target.stat().st_size > 0
 

@@ -10,8 +10,8 @@ import pytest
 from helpers import assert_array, assert_close, read_state_file, write_state_file
 
 import xpnet
-from xpnet.errors import CheckpointError
 from xpnet.backend import float64_available, index_dtype, to_numpy
+from xpnet.errors import CheckpointError
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def _read_json_history(path: str) -> dict[str, Any]:
         raise UsageError(
             f"--json {path}: not a summary written by `xpnet train --json` ({exc})"
         ) from None
-    return history  # type: ignore[no-any-return]
+    return history
 
 
 def _read_checkpoint_history(path: str) -> Any:

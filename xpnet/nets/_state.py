@@ -68,7 +68,7 @@ def save_state(
     """Write `net` (and a caller's extra `meta` and `arrays`) to `path`, atomically."""
     doc = {"format": FORMAT, "version": VERSION, "kind": kind, "network": net.get_config()}
     doc.update(meta or {})
-    data = {"meta": np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)}
+    data: dict[str, Any] = {"meta": np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)}
     data.update({f"net.{key}": to_numpy(value) for key, value in net.state_arrays().items()})
     data.update({key: to_numpy(value) for key, value in (arrays or {}).items()})
     atomic_write(path, lambda file: np.savez(file, **data), name=name)
@@ -128,7 +128,7 @@ def _network_spec(where: str, config: dict[str, Any], network: type) -> Spec:
             f"{where}: holds a {config.get('class')!r}, not a {network.__name__}."
         )
     try:
-        return network.state_spec(config)  # type: ignore[attr-defined,no-any-return]
+        return network.state_spec(config)  # type: ignore[attr-defined]
     except XpnetError as exc:
         raise CheckpointError(f"{where}: the declared network is invalid: {exc}") from None
 
