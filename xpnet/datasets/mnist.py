@@ -1,11 +1,16 @@
-"""MNIST: read the four IDX files, download them when missing, cache as .npy.
+"""MNIST as the book loads it: four IDX files -> arrays on any backend, through a .npy cache.
 
 The data directory is the `data_dir` argument, else ``XPNET_DATA``, else the
-user's cache directory. Files there may be gzip-compressed or raw. Every file
-is checked by its IDX header (magic number, counts, 28 x 28, size) before it
-is used. Downloads try several mirrors in turn, accept a file only when it
-matches the published checksums, and never leave a partial file behind.
-Parsed arrays are cached as ``.npy`` (never pickle) so later loads are fast.
+user's cache directory. Files there may be gzip-compressed or raw; missing
+ones are downloaded and verified (:func:`download_mnist`). Every file is
+checked by its IDX header and values before it is used (:func:`read_idx`).
+
+Parsed arrays are cached as ``.npy`` (never pickle) beside the data, or in
+the user cache when that folder is read-only. A cache's name carries the
+SHA-256 of the file it was built from, so a replaced source file is parsed
+again whatever its modification time; a cache is used only after its
+``.npy`` header and its values pass the same checks as fresh data, and a
+damaged one is rebuilt.
 
 Examples
 --------
@@ -16,12 +21,11 @@ Examples
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import hashlib
 import os
+import re
 import stat
-import tempfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,284 +33,15 @@ import numpy as np
 
 from .._io import atomic_write
 from ..backend import Backend, asarray, dtype_name, index_dtype, resolve_backend, resolve_dtype
-from ..errors import DataError
+from ._download import MIRRORS, download_mnist
+from ._folder import data_folder, default_data_dir, find_file
+from ._idx import FILES, IMAGE_SIDE, MnistError, check_array, idx_shape, read_idx, read_into
 
 __all__ = ["MIRRORS", "MnistError", "default_data_dir", "download_mnist", "load_mnist", "read_idx"]
 
-#: (file name without .gz, IDX magic number, number of samples)
-FILES = {
-    "train_img": ("train-images-idx3-ubyte", 2051, 60000),
-    "train_label": ("train-labels-idx1-ubyte", 2049, 60000),
-    "test_img": ("t10k-images-idx3-ubyte", 2051, 10000),
-    "test_label": ("t10k-labels-idx1-ubyte", 2049, 10000),
-}
-
-#: Mirrors of the original files, tried in order (yann.lecun.com answers 403 now).
-MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-
-#: MD5 of the original gzip downloads, as published by the mirrors.
-GZIP_MD5 = {
-    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
-}
-
-#: SHA-256 of the decompressed files, which re-compressed copies share.
-PAYLOAD_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-
-IMAGE_SIDE = 28
-CACHE_VERSION = 1
-
-
-class MnistError(DataError):
-    """An MNIST file is missing, damaged or could not be downloaded."""
-
-
-def default_data_dir() -> Path:
-    """``XPNET_DATA`` if set, else ``<user cache>/xpnet/mnist``."""
-    env = os.environ.get("XPNET_DATA")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("xpnet")) / "mnist"
-
-
-# ---------------------------------------------------------------------------
-# Reading and checking IDX files
-
-
-def _describe_start(raw: bytes) -> str:
-    head = raw[:64].lstrip().lower()
-    if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head")):
-        return "it is an HTML/XML page (a mirror's error page?), not MNIST data"
-    return f"it starts with {raw[:8]!r}"
-
-
-def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if path.suffix != ".gz":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        detail = (
-            _describe_start(raw)
-            if not raw.startswith(b"\x1f\x8b")
-            else f"corrupt or truncated gzip ({exc})"
-        )
-        raise MnistError(
-            f"{path}: not a valid gzip file: {detail}. Delete it to download it again."
-        ) from None
-
-
-def read_idx(path: str | os.PathLike[str], magic: int, count: int) -> np.ndarray:
-    """Parse one IDX file (gzip or raw) after checking its header.
-
-    Parameters
-    ----------
-    path : path
-        The file.
-    magic : int
-        2051 for images (unsigned bytes, 3 dimensions), 2049 for labels.
-    count : int
-        The number of samples the file must hold.
-
-    Returns
-    -------
-    uint8 array of shape (count, 28, 28) for images, (count,) for labels.
-
-    Raises
-    ------
-    MnistError
-        Naming the file and what is wrong: not gzip, HTML, wrong magic
-        number, wrong counts or image size, truncated or too long.
-    """
-    path = Path(path)
-    raw = _read_bytes(path)
-    ndim = magic & 0xFF
-    header_size = 4 + 4 * ndim
-    found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
-    if found is not None and found != magic:
-        raise MnistError(
-            f"{path}: IDX magic number is {found}, expected {magic}; {_describe_start(raw)}."
-        )
-    if len(raw) < header_size:
-        raise MnistError(
-            f"{path}: only {len(raw)} bytes, shorter than the IDX header ({header_size})."
-        )
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected_dims = (count, IMAGE_SIDE, IMAGE_SIDE)[:ndim]
-    if dims != expected_dims:
-        raise MnistError(f"{path}: header declares shape {dims}, expected {expected_dims}.")
-    size = header_size + int(np.prod(dims))
-    if len(raw) != size:
-        state = "truncated" if len(raw) < size else "too long"
-        raise MnistError(f"{path}: {state}: {len(raw)} bytes, the header implies {size}.")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
-
-
-def _find(data_dir: Path, name: str) -> Path | None:
-    for candidate in (data_dir / f"{name}.gz", data_dir / name):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-# ---------------------------------------------------------------------------
-# Downloading
-
-
-def _file_digest(data: bytes, algorithm: str) -> str:
-    return hashlib.new(algorithm, data).hexdigest()
-
-
-def _verify_download(path: Path, name: str, md5: dict[str, str], sha256: dict[str, str]) -> None:
-    """Accept the published gzip MD5, or the decompressed payload's SHA-256."""
-    raw = path.read_bytes()
-    if _file_digest(raw, "md5") == md5.get(name):
-        return
-    try:
-        payload = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error):
-        raise MnistError(f"checksum mismatch: not a gzip file; {_describe_start(raw)}.") from None
-    if _file_digest(payload, "sha256") != sha256.get(name):
-        raise MnistError(
-            "checksum mismatch: neither the gzip MD5 nor the payload SHA-256 is the published one."
-        )
-
-
-def _fetch(url: str, dest: Path, timeout: float) -> None:
-    import pooch
-
-    pooch.HTTPDownloader(timeout=timeout, progressbar=False)(url, str(dest), None)
-
-
-def download_mnist(
-    data_dir: str | os.PathLike[str] | None = None,
-    *,
-    mirrors: tuple[str, ...] | list[str] | None = None,
-    timeout: float = 30.0,
-    retries: int = 2,
-    md5: dict[str, str] | None = None,
-    sha256: dict[str, str] | None = None,
-) -> Path:
-    """Download the MNIST files missing from `data_dir`, verified, and return the folder.
-
-    Each file is fetched into a temporary folder inside `data_dir`, checked
-    against the published checksums, and only then renamed into place, so no
-    partial or unverified file is ever left under its real name. Each mirror
-    is tried `retries` times on connection errors, time-outs and HTTP errors;
-    a checksum mismatch moves on to the next mirror at once.
-
-    Parameters
-    ----------
-    data_dir : path, optional
-        Where the files go (created if needed); :func:`default_data_dir` if None.
-    mirrors : sequence of str, optional
-        Base URLs, tried in order; ``XPNET_MNIST_MIRRORS`` (comma-separated)
-        or :data:`MIRRORS` if None.
-    timeout : float
-        Seconds to wait for a server before giving up on an attempt.
-    retries : int
-        Attempts per mirror.
-    md5, sha256 : dict, optional
-        Accepted checksums per file name (defaults: the published ones).
-    """
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    if mirrors is None:
-        env = os.environ.get("XPNET_MNIST_MIRRORS")
-        mirrors = tuple(m.strip() for m in env.split(",") if m.strip()) if env else MIRRORS
-    md5 = GZIP_MD5 if md5 is None else md5
-    sha256 = PAYLOAD_SHA256 if sha256 is None else sha256
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, _, _ in FILES.values():
-        if _find(folder, name) is None:
-            _download_one(folder, name, tuple(mirrors), timeout, retries, md5, sha256)
-    return folder
-
-
-def _download_one(
-    folder: Path,
-    name: str,
-    mirrors: tuple[str, ...],
-    timeout: float,
-    retries: int,
-    md5: dict[str, str],
-    sha256: dict[str, str],
-) -> None:
-    import requests
-
-    failures = []
-    for base in mirrors:
-        url = base.rstrip("/") + f"/{name}.gz"
-        for attempt in range(1, max(1, retries) + 1):
-            with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
-                partial = Path(tmp) / f"{name}.gz"
-                try:
-                    _fetch(url, partial, timeout)
-                    _verify_download(partial, name, md5, sha256)
-                except MnistError as exc:
-                    failures.append(f"{url}: {exc}")
-                    break  # the same mirror would serve the same bytes again
-                except (requests.RequestException, OSError) as exc:
-                    failures.append(f"{url} (attempt {attempt}): {type(exc).__name__}: {exc}")
-                    continue
-                os.replace(partial, folder / f"{name}.gz")
-                return
-    raise MnistError(
-        f"Could not download {name}.gz from any of {len(mirrors)} mirror(s). Without network "
-        f"access, copy the four MNIST files (gzip or raw) into {folder}, or point XPNET_DATA "
-        "(or data_dir=) at a folder that has them. Attempts:\n  " + "\n  ".join(failures)
-    )
-
-
-# ---------------------------------------------------------------------------
-# Caching parsed arrays
-
-
-def _cache_dir(data_dir: Path) -> Path:
-    """Beside the data, unless that folder is read-only; then the user cache."""
-    mode = data_dir.stat().st_mode
-    if mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) and os.access(data_dir, os.W_OK):
-        return data_dir
-    import platformdirs
-
-    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(platformdirs.user_cache_dir("xpnet")) / "mnist-npy" / key
-
-
-def _load_array(source: Path, magic: int, count: int, cache_dir: Path) -> np.ndarray:
-    """Parse `source`, through a .npy cache that is newer than the source."""
-    cache = cache_dir / f"{source.name.removesuffix('.gz')}.v{CACHE_VERSION}.npy"
-    expected = (count, IMAGE_SIDE, IMAGE_SIDE)[: magic & 0xFF]
-    if cache.is_file() and cache.stat().st_mtime >= source.stat().st_mtime:
-        try:
-            cached = np.load(cache, allow_pickle=False)
-            if cached.shape == expected and cached.dtype == np.uint8:
-                return cached
-        except (OSError, ValueError):
-            pass  # a damaged cache is rebuilt below
-    array = read_idx(source, magic, count)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(cache, lambda f: np.save(f, array, allow_pickle=False))
-    except OSError:
-        pass  # caching is an optimisation; a read-only disk is not an error
-    return array
-
-
-# ---------------------------------------------------------------------------
-# The loader
+#: The cache of ``<name>`` built from a source whose SHA-256 starts with these 16 digits.
+CACHE_NAME = "{name}.sha256-{digest}.npy"
+_CACHE_PATTERN = r"\.(?:v1|sha256-[0-9a-f]{16})\.npy"  # this and earlier layouts
 
 
 def load_mnist(
@@ -338,22 +73,31 @@ def load_mnist(
         file is an error saying where to put it.
     backend, device, dtype
         Where the arrays go, and the floating dtype.
+
+    Returns
+    -------
+    tuple
+        ``(x_train, t_train), (x_test, t_test)``: 60000 and 10000 samples.
+
+    Raises
+    ------
+    MnistError
+        When a file is missing (with ``download=False``), damaged, unreadable
+        or cannot be downloaded; the first line names the file and the problem.
+
+    Examples
+    --------
+    >>> (x, t), _ = load_mnist(one_hot_label=True, backend="numpy")  # doctest: +SKIP
+    >>> x.shape, t.shape, t.dtype  # doctest: +SKIP
+    ((60000, 784), (60000, 10), dtype('float32'))
     """
     b = resolve_backend(backend, device)
     float_dtype = resolve_dtype(b, dtype)
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    missing = [name for name, _, _ in FILES.values() if _find(folder, name) is None]
-    if missing:
-        if not download:
-            raise MnistError(
-                f"MNIST files missing from {folder}: {', '.join(missing)}. Put the four files "
-                "there (gzip or raw), set XPNET_DATA to a folder that has them, "
-                "or pass download=True."
-            )
-        download_mnist(folder)
+    folder = data_folder(data_dir)
+    sources = _sources(folder, download)
     cache_dir = _cache_dir(folder)
     host = {
-        key: _load_array(_find(folder, name), magic, count, cache_dir)  # type: ignore[arg-type]
+        key: _load_array(sources[name], magic, count, cache_dir)
         for key, (name, magic, count) in FILES.items()
     }
     return (
@@ -366,6 +110,106 @@ def load_mnist(
             _labels(host["test_label"], one_hot_label, b, float_dtype),
         ),
     )
+
+
+def _sources(folder: Path, download: bool) -> dict[str, Path]:
+    """File name -> the file to read, downloading what is missing if allowed."""
+    found = {name: find_file(folder, name) for name, _, _ in FILES.values()}
+    missing = [name for name, path in found.items() if path is None]
+    if missing and not download:
+        raise MnistError(
+            f"MNIST files missing from {folder}: {', '.join(missing)}. Put the four files "
+            "there (gzip or raw), set XPNET_DATA to a folder that has them, "
+            "or pass download=True."
+        )
+    if missing:
+        download_mnist(folder)
+        found = {name: find_file(folder, name) for name in found}
+    return {name: path for name, path in found.items() if path is not None}
+
+
+# -- the .npy cache --------------------------------------------------------------------
+
+
+def _cache_dir(data_dir: Path) -> Path:
+    """Beside the data, unless that folder is read-only; then the user cache."""
+    mode = data_dir.stat().st_mode
+    if mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) and os.access(data_dir, os.W_OK):
+        return data_dir
+    import platformdirs
+
+    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("xpnet")) / "mnist-npy" / key
+
+
+def _source_digest(source: Path) -> str:
+    """SHA-256 of the file as stored (compressed or not); errors name it."""
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise MnistError(f"{source}: cannot be read: {exc.strerror or exc}.") from None
+    return digest.hexdigest()
+
+
+def _load_array(source: Path, magic: int, count: int, cache_dir: Path) -> np.ndarray:
+    """Parse `source`, through the cache built from exactly this file's content."""
+    name = source.name.removesuffix(".gz")
+    cache = cache_dir / CACHE_NAME.format(name=name, digest=_source_digest(source)[:16])
+    cached = _read_cache(cache, magic, count)
+    if cached is not None:
+        return cached
+    array = read_idx(source, magic, count)
+    _write_cache(cache, name, array)
+    return array
+
+
+def _read_cache(cache: Path, magic: int, count: int) -> np.ndarray | None:
+    """The cached array, or None when it is absent, damaged or not what the file holds."""
+    shape = idx_shape(magic, count)
+    try:
+        with open(cache, "rb") as file:
+            if not _npy_header_is(file, shape):
+                return None
+            array = np.empty(shape, dtype=np.uint8)
+            if read_into(file, array) != array.size or file.read(1):
+                return None
+        check_array(cache, array, magic, count)
+    except (OSError, ValueError, TypeError):  # absent, unreadable, bad header, bad values
+        return None
+    return array
+
+
+def _npy_header_is(file: Any, shape: tuple[int, ...]) -> bool:
+    """Whether the ``.npy`` header declares C-ordered uint8 of `shape` (reads the header only)."""
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        header = np.lib.format.read_array_header_1_0(file)
+    elif version == (2, 0):
+        header = np.lib.format.read_array_header_2_0(file)
+    else:
+        return False
+    found_shape, fortran_order, dtype = header
+    return tuple(found_shape) == shape and not fortran_order and dtype == np.uint8
+
+
+def _write_cache(cache: Path, name: str, array: np.ndarray) -> None:
+    """Write the cache and remove those built from other sources; never an error."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache, lambda f: np.save(f, array, allow_pickle=False))
+    except OSError:
+        return  # caching is an optimisation; a read-only disk is not an error
+    stale = re.compile(re.escape(name) + _CACHE_PATTERN)
+    for old in cache.parent.glob(f"{name}.*.npy"):
+        if old != cache and stale.fullmatch(old.name):
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+# -- host arrays -> the backend --------------------------------------------------------
 
 
 def _images(images: np.ndarray, normalize: bool, flatten: bool, b: Backend, dtype: Any) -> Any:
