@@ -280,3 +280,19 @@ def test_resume_rejects_tampered_checkpoints(backend, tmp_path, edit, message) -
         )
     for name, value in before.items():
         np.testing.assert_array_equal(params_of(net)[name], value)
+
+
+@pytest.mark.reliability("faults")
+def test_a_run_without_a_seed_resumes_with_the_seed_it_drew(backend, tmp_path) -> None:
+    data = blobs(backend, "float32")
+    path = tmp_path / "state.npz"
+    settings = dict(batch_size=10, lr=0.5, eval_every=6, checkpoint=path, verbose=0)
+    first = xpnet.TwoLayerNet(6, 8, 3, seed=3)
+    xpnet.train(first, data, iters=7, **settings)
+    saved_seed = read_state_file(path)[0]["training"]["settings"]["seed"]
+    resumed = xpnet.train(
+        xpnet.TwoLayerNet(6, 8, 3, seed=3), data, iters=20, resume=True, **settings
+    )
+    reference = xpnet.train(xpnet.TwoLayerNet(6, 8, 3, seed=3), data, iters=20, seed=saved_seed,
+                            batch_size=10, lr=0.5, eval_every=6, verbose=0)  # fmt: skip
+    assert resumed.train_loss == reference.train_loss

@@ -87,17 +87,14 @@ class _Run:
         self.progress = Progress(0, History(), optimizer.init(net.params))
 
     def settings(self) -> dict[str, Any]:
-        """What a resumed run must share with the checkpoint (the seed only when chosen)."""
-        fixed = {
+        """What a resumed run must share with the checkpoint, the mini-batch seed included."""
+        return {
             "batch_size": self.config.batch_size,
             "eval_every": self.every,
             "grad": self.config.grad,
             "train_size": self.x.shape[0],
             "seed": self.sampler.seed,
         }
-        if self.config.seed is None:
-            del fixed["seed"]
-        return fixed
 
     # -- schedule: blocks of iterations end at evaluations ----------------------
 
@@ -116,8 +113,11 @@ class _Run:
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint; everything is checked before anything changes."""
-        saved = read_checkpoint(path, self.net, self.optimizer, self.settings(), self.config.iters)
-        if self.config.seed is None:  # the run drew its seed; continue with it
+        fixed = self.settings()
+        if self.config.seed is None:  # no seed chosen: continue with the one the run drew
+            del fixed["seed"]
+        saved = read_checkpoint(path, self.net, self.optimizer, fixed, self.config.iters)
+        if self.config.seed is None:
             try:
                 seed = non_negative_int(saved.settings.get("seed"), "seed")
             except XpnetError:
