@@ -24,6 +24,7 @@ Examples
 
 from ._arrays import (
     asarray,
+    check_memory,
     device,
     float64_available,
     is_writeable,
@@ -48,6 +49,7 @@ __all__ = [
     "Backend",
     "asarray",
     "available_devices",
+    "check_memory",
     "device",
     "dtype_name",
     "float64_available",
