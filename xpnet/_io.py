@@ -240,7 +240,7 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def _not_npz(path: str | os.PathLike[str], reason: str) -> CheckpointError:
-    return CheckpointError(f"{os.fspath(path)}: not an xpnet file ({reason}).")
+    return CheckpointError(f"{os.fspath(path)}: not an xpnet file, or a damaged one ({reason}).")
 
 
 #: What the zip and ``.npy`` readers raise on a damaged file: a bad CRC or header,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import array_api_compat
@@ -18,6 +19,7 @@ from ._registry import LIBRARIES
 __all__ = [
     "asarray",
     "check_memory",
+    "float_warnings_off",
     "device",
     "float64_available",
     "is_writeable",
@@ -188,6 +190,18 @@ def check_memory(b: Backend, sizes: Sequence[int], what: str, *, hint: str = "")
     check_fits(sum(sizes), free, what, f"on {b.name} {b.device}", hint=hint)
     largest = f"the largest array of {what}"
     check_fits(max(sizes), host_memory(), largest, "on this machine", hint=hint)
+
+
+@contextlib.contextmanager
+def float_warnings_off() -> Iterator[None]:
+    """No floating-point RuntimeWarnings (overflow, invalid value) while the block runs.
+
+    For callers that check results themselves, as training checks every
+    loss: the command line reports a diverging run in one line, without
+    NumPy's warnings (array-api-strict computes with NumPy too) before it.
+    """
+    with np.errstate(all="ignore"):
+        yield
 
 
 def to_numpy(x: Array) -> np.ndarray:

@@ -56,7 +56,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..backend import resolve_backend
+    from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
     from ..nets import TwoLayerNet
     from ..training import train
@@ -68,12 +68,13 @@ def _train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
-    history = train(
-        net, (x_train, t_train), test,
-        iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
-        eval_every=args.eval_every, seed=args.seed, verbose=verbose,
-        checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
-    )  # fmt: skip
+    with float_warnings_off():  # a diverging run is reported in one line, not warnings first
+        history = train(
+            net, (x_train, t_train), test,
+            iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
+            eval_every=args.eval_every, seed=args.seed, verbose=verbose,
+            checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
+        )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:
         _write_json(args.json, summary)
