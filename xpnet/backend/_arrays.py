@@ -19,9 +19,9 @@ from ._registry import LIBRARIES
 __all__ = [
     "asarray",
     "check_memory",
-    "float_warnings_off",
     "device",
     "float64_available",
+    "float_warnings_off",
     "is_writeable",
     "library_of",
     "namespace",
