@@ -551,3 +551,319 @@ def test_overwrite_replaces_and_resume_continues(isolated) -> None:
     assert read_state_file(path)[0]["training"]["settings"]["seed"] == 1
     assert main(w.train_argv("--checkpoint", str(path), "--resume", "--seed", "1")) == 0
     assert sorted(p.name for p in w.work.iterdir()) == ["state.npz"]
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+#: The command line in a process of its own, on the small MNIST of `world` (argv: data dir, ...).
+SMALL_CLI = """
+import sys
+import xpnet.datasets.mnist as m
+m.FILES = {k: (n, magic, 8 if k.startswith("train") else 4) for k, (n, magic, _) in m.FILES.items()}
+from xpnet.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def start_small_cli(w: World, *argv: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SMALL_CLI, "train", "--data-dir", str(w.data), *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+@pytest.mark.reliability("signals")
+@pytest.mark.parametrize(("signame", "status"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_and_sighup_save_and_resume_exactly(isolated, signame, status) -> None:
+    """`xpnet train` sent SIGTERM/SIGHUP (timeout, Docker, Slurm): saved, one line, 143/129;
+    --resume then ends exactly where an uninterrupted run of as many iterations ends."""
+    import signal
+
+    w = isolated
+    path = w.work / "state.npz"
+    settings = ["--batch-size", "2", "--hidden", "5", "--eval-every", "50", "--quiet"]
+    proc = start_small_cli(w, *settings, "--iters", "1000000", "--checkpoint", str(path))
+    wait_for(path, proc)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == status, err
+    stopped = read_state_file(path)[0]["training"]["iteration"]
+    assert err == (
+        f"xpnet: interrupted ({signame} at iteration {stopped}). "
+        "With --checkpoint, continue with --resume.\n"
+    )
+    assert sorted(p.name for p in w.work.iterdir()) == ["state.npz"]  # no lock, no temporary
+    iters = ["--iters", str(stopped + 60)]
+    argv = ["train", "--data-dir", str(w.data), *settings, *iters]
+    assert main([*argv, "--checkpoint", str(path), "--resume"]) == 0
+    assert main([*argv, "--checkpoint", str(w.work / "straight.npz")]) == 0
+    resumed, straight = read_state_file(path), read_state_file(w.work / "straight.npz")
+    assert resumed[0]["training"]["iteration"] == stopped + 60
+    for key, value in straight[1].items():
+        np.testing.assert_array_equal(resumed[1][key], value, err_msg=key)
+
+
+@pytest.mark.reliability("concurrency")
+def test_two_real_runs_on_one_checkpoint(isolated) -> None:
+    """A second `xpnet train` on a checkpoint in use fails at once (before reading data), naming
+    the first run's process; the first runs on undisturbed, stops on SIGTERM and leaves no lock."""
+    import signal
+
+    w = isolated
+    path = w.work / "state.npz"
+    first = start_small_cli(w, *RUN, "--iters", "1000000", "--checkpoint", str(path))
+    wait_for(path, first)
+    second = subprocess.run(
+        [sys.executable, "-m", "xpnet", "train", "--data-dir", str(w.work / "nothing"),
+         "--checkpoint", str(path), "--resume"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert second.returncode == 2, second.stderr
+    assert second.stderr == (
+        f"xpnet: error: checkpoint {path} is in use by process {first.pid}; wait for that "
+        "run to end, or stop it.\n"
+    )
+    assert first.poll() is None and not (w.work / "nothing").exists()
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 143, err
+    assert sorted(p.name for p in w.work.iterdir()) == ["state.npz"]
+    iteration = read_state_file(path)[0]["training"]["iteration"]
+    more = ["--iters", str(iteration + 4), "--checkpoint", str(path), "--resume"]
+    assert main(w.train_argv(*more)) == 0  # whole, and free to be continued
+    assert read_state_file(path)[0]["training"]["iteration"] == iteration + 4
+
+
+HOOK_INTERRUPT = """
+import os, runpy, signal, sys
+module, sys.argv = sys.argv[1], ["xpnet", *sys.argv[2:]]
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Interrupt())
+runpy.run_module("xpnet", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.reliability("signals")
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [("xpnet.cli", ["info"]), ("matplotlib", ["plot", "descent-path", "--out", "OUT"])],
+    ids=["importing the command line", "importing matplotlib for plot"],
+)
+def test_ctrl_c_while_importing_is_one_line(tmp_path, module, argv) -> None:
+    """Ctrl-C while `python -m xpnet` imports its command line or a command's library: one line, 130."""
+    pytest.importorskip("matplotlib")
+    argv = [str(tmp_path / "f.png") if a == "OUT" else a for a in argv]
+    result = subprocess.run(
+        [sys.executable, "-c", HOOK_INTERRUPT, module, *argv],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (130, "xpnet: interrupted.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.reliability("signals")
+@pytest.mark.parametrize("command", ["info", "plot", "gradcheck", "train"])
+def test_the_resume_hint_is_only_for_train(monkeypatch, capsys, command) -> None:
+    """Ctrl-C in `info`, `plot` or `gradcheck` says nothing about --resume."""
+    from xpnet import cli
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, command, interrupted)
+    argv = {"plot": ["plot", "descent-path", "--out", "x.png"]}.get(command, [command])
+    assert main(argv) == 130
+    hint = " With --checkpoint, continue with --resume." if command == "train" else ""
+    assert capsys.readouterr().err == f"xpnet: interrupted.{hint}\n"
+
+
+# --- resource bounds ------------------------------------------------------------------------
+
+
+def peak_bytes(call: Callable[[], Any]) -> int:
+    """Bytes allocated at the peak of `call()`, as tracemalloc sees them (NumPy's buffers too)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+class StopAfter(xpnet.optim.SGD):
+    """SGD that presses Ctrl-C (a real SIGINT) after `at` updates."""
+
+    def __init__(self, lr: float, at: int) -> None:
+        super().__init__(lr)
+        self.calls, self.at = 0, at
+
+    def apply(self, params, grads, state):
+        self.calls += 1
+        if self.calls == self.at:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().apply(params, grads, state)
+
+
+def small_problem(backend, n: int = 1000):
+    rng = np.random.default_rng(0)
+    x = xpnet.asarray(rng.random((n, 4)).astype(np.float32))
+    t = xpnet.asarray(
+        rng.integers(0, 2, n), dtype=xpnet.backend.index_dtype(backend.xp, backend.device)
+    )
+    return x, t
+
+
+@pytest.mark.reliability("resource bounds")
+def test_a_hundred_million_iterations_in_one_evaluation_block(backend, record_property) -> None:
+    """iters = eval_every = 10**8: mini-batch indices are drawn per chunk, not 80 GB up front."""
+    data = small_problem(backend)
+    net = xpnet.TwoLayerNet(4, 3, 2, seed=0)
+
+    def run() -> None:
+        with pytest.raises(KeyboardInterrupt):
+            xpnet.train(net, data, iters=10**8, eval_every=10**8, batch_size=100, seed=0,
+                        optimizer=StopAfter(0.1, at=600), verbose=0)  # fmt: skip
+
+    peak = peak_bytes(run)
+    record_property("peak MB for 600 of 10**8 iterations", round(peak / 1e6, 2))
+    assert peak < 8e6  # 10**8 x 100 indices of 8 bytes would be 80 GB
+
+
+@pytest.mark.reliability("resource bounds")
+def test_a_million_iteration_checkpoint_is_under_10_mb(backend, tmp_path, record_property) -> None:
+    """The loss history is a float64 array in the checkpoint (8 bytes an iteration), not JSON."""
+    from xpnet.training.checkpoint import Progress, write_checkpoint
+
+    n, every = 1_000_000, 600
+    evals = [*range(0, n, every), n - 1]
+    history = xpnet.History(
+        train_loss=np.random.default_rng(0).random(n).tolist(), eval_iters=evals,
+        train_acc=[0.5] * len(evals), test_acc=[0.5] * len(evals), seconds=3600.0,
+    )  # fmt: skip
+    net = xpnet.TwoLayerNet(784, 50, 10, seed=0)
+    optimizer = xpnet.optim.SGD(0.1)
+    path = tmp_path / "long.npz"
+    settings = {"batch_size": 100, "eval_every": every, "grad": "backprop", "train_size": 60000}
+    write_checkpoint(path, net, optimizer, settings, Progress(n, history, {}))
+    size = path.stat().st_size
+    record_property("checkpoint MB for 1,000,000 iterations", round(size / 1e6, 2))
+    assert size < 10e6
+    assert load_history(path).train_loss == history.train_loss
+
+
+@pytest.mark.reliability("resource bounds")
+def test_initial_weights_are_drawn_in_their_dtype(backend, record_property) -> None:
+    """No float64 copy: building a float32 network allocates its weights once (xpnet 0.1: 3x)."""
+    w1 = 2000 * 5000 * 4
+    peak = peak_bytes(lambda: xpnet.TwoLayerNet(2000, 5000, 10, seed=0))
+    record_property("peak / W1 bytes", round(peak / w1, 2))
+    assert peak < 1.5 * w1
+
+
+@pytest.mark.reliability("resource bounds")
+def test_sizes_are_checked_against_the_memory_there_is(backend, monkeypatch, tmp_path) -> None:
+    """With 1 MB available: a 4 MB network and a 4 MB file are refused with both numbers."""
+    net = xpnet.TwoLayerNet(100, 10000, 10, seed=0)
+    net.save(tmp_path / "net.npz")
+    if backend.library.free_memory(backend.device) is not None:
+        pytest.skip("on an accelerator the network must fit in the device's memory")
+    monkeypatch.setattr(xpnet._memory, "host_memory", lambda: 10**6)
+    with pytest.raises(xpnet.errors.XpnetValueError, match=(
+        r"TwoLayerNet\(100, 10000, 10\) with float32 parameters needs 4,440,040 bytes \(4.4 MB\), "
+        r"more than the 1,000,000 bytes \(1.0 MB\) of memory available on this machine; reduce"
+    )):  # fmt: skip
+        xpnet.TwoLayerNet(100, 10000, 10)
+    with pytest.raises(xpnet.errors.CheckpointError, match="reading its arrays needs 4,440,040"):
+        xpnet.TwoLayerNet.load(tmp_path / "net.npz")
+
+
+def test_host_memory_is_read() -> None:
+    """Linux reports MemAvailable; anything else at least says nothing rather than nonsense."""
+    available = xpnet._memory.host_memory()
+    assert available is None or 1e6 < available < 1e16
+
+
+# --- values and arrays --------------------------------------------------------------------------
+
+
+@pytest.mark.reliability("bad input")
+def test_a_numpy_scalar_learning_rate_is_accepted(backend) -> None:
+    """train(lr=np.float32(0.1)): any real scalar type, as the validators promise."""
+    data = small_problem(backend, n=50)
+    for lr in (np.float32(0.1), np.float64(0.1), np.int64(1)):
+        h = xpnet.train(xpnet.TwoLayerNet(4, 3, 2, seed=0), data, iters=3, batch_size=5, lr=lr,
+                        verbose=0)  # fmt: skip
+        assert len(h.train_loss) == 3 and all(np.isfinite(h.train_loss))
+
+
+@pytest.mark.reliability("bad input")
+def test_big_endian_arrays_work_on_every_backend(backend, tmp_path) -> None:
+    """Data and files in the other byte order (`>f4`) arrive in the machine's, on every backend."""
+    rng = np.random.default_rng(0)
+    host = rng.random((20, 4)).astype(">f4")
+    x = xpnet.asarray(host)
+    assert x.dtype == backend.xp.float32
+    np.testing.assert_array_equal(xpnet.to_numpy(x), host.astype("<f4"))
+    t = xpnet.asarray((np.arange(20) % 2).astype(">i8"))
+    net = xpnet.TwoLayerNet(4, 3, 2, seed=0)
+    h = xpnet.train(net, (x, t), iters=3, batch_size=5, verbose=0)
+    assert all(np.isfinite(h.train_loss))
+    # A network file whose arrays are big-endian loads as native float32.
+    net.save(tmp_path / "net.npz")
+    meta, arrays = read_state_file(tmp_path / "net.npz")
+    write_state_file(tmp_path / "be.npz", meta, {k: v.astype(">f4") for k, v in arrays.items()})
+    loaded = xpnet.TwoLayerNet.load(tmp_path / "be.npz")
+    for name, value in net.params.items():
+        assert loaded.params[name].dtype == backend.xp.float32
+        np.testing.assert_array_equal(xpnet.to_numpy(loaded.params[name]), xpnet.to_numpy(value))
+
+
+@pytest.mark.reliability("bad input")
+def test_torch_devices_are_checked() -> None:
+    """`--device cpu:5` on PyTorch: one line naming the device, not a silent CPU."""
+    pytest.importorskip("torch")
+    import io
+    from contextlib import redirect_stderr
+
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["gradcheck", "--backend", "torch", "--device", "cpu:5"]) == 2
+    assert err.getvalue().count("\n") == 1 and "'cpu:5'" in err.getvalue()
+    with pytest.raises(xpnet.errors.BackendError, match="'cpu:5'"):
+        xpnet.TwoLayerNet(4, 3, 2, backend="torch", device="cpu:5")
+
+
+@pytest.mark.reliability("data integrity")
+def test_a_lying_cache_is_not_believed(world) -> None:
+    """A cache holding label 200, and one built from an older source (older mtime): rebuilt."""
+    caches = sorted(world.data.glob("train-labels-idx1-ubyte.*.npy"))
+    assert len(caches) == 1, caches  # built by the world's first run
+    np.save(caches[0], np.full(8, 200, dtype=np.uint8))
+    (_, t), _ = load_mnist(data_dir=world.data, backend="numpy")
+    expected = np.frombuffer(idx_bytes(2049, 8, seed=1)[8:], dtype=np.uint8)
+    np.testing.assert_array_equal(xpnet.to_numpy(t), expected)
+    source = world.data / "train-labels-idx1-ubyte.gz"
+    source.write_bytes(gzip.compress(idx_bytes(2049, 8, seed=7), mtime=0))
+    os.utime(source, (0, 0))  # as tar, rsync -a and cp -p leave a replaced file
+    (_, t), _ = load_mnist(data_dir=world.data, backend="numpy")
+    expected = np.frombuffer(idx_bytes(2049, 8, seed=7)[8:], dtype=np.uint8)
+    np.testing.assert_array_equal(xpnet.to_numpy(t), expected)

@@ -9,7 +9,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._memory import check_fits, host_memory
+from .. import _memory
 from .._typing import Array, Device, Namespace
 from ..errors import XpnetTypeError, XpnetValueError
 from ._backends import Backend, resolve_backend
@@ -185,11 +185,11 @@ def check_memory(b: Backend, sizes: Sequence[int], what: str, *, hint: str = "")
         return
     free = b.library.free_memory(b.device)
     if free is None:
-        check_fits(sum(sizes), host_memory(), what, "on this machine", hint=hint)
+        _memory.check_fits(sum(sizes), _memory.host_memory(), what, "on this machine", hint=hint)
         return
-    check_fits(sum(sizes), free, what, f"on {b.name} {b.device}", hint=hint)
+    _memory.check_fits(sum(sizes), free, what, f"on {b.name} {b.device}", hint=hint)
     largest = f"the largest array of {what}"
-    check_fits(max(sizes), host_memory(), largest, "on this machine", hint=hint)
+    _memory.check_fits(max(sizes), _memory.host_memory(), largest, "on this machine", hint=hint)
 
 
 @contextlib.contextmanager

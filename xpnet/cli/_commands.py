@@ -79,7 +79,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def _read_json_history(path: str) -> Any:
     """The history of a summary written by ``xpnet train --json``, checked before plotting."""
-    from .._memory import check_fits, host_memory
+    from .. import _memory
     from ..errors import DataError
     from ..training.checkpoint import history_from_dict
 
@@ -88,7 +88,9 @@ def _read_json_history(path: str) -> Any:
         with open(path, "rb") as file:
             # Parsed, JSON takes several times its size in Python objects.
             size = os.fstat(file.fileno()).st_size
-            check_fits(8 * size, host_memory(), where, "on this machine", error=DataError)
+            _memory.check_fits(
+                8 * size, _memory.host_memory(), where, "on this machine", error=DataError
+            )
             summary = json.loads(file.read())
     except OSError as exc:
         raise DataError(f"{where}: cannot be read: {exc.strerror or exc}.") from None

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _memory
 from .._io import atomic_write, npz_members, read_npz
-from .._memory import check_fits, host_memory
 from .._typing import Array
 from ..backend import to_numpy
 from ..errors import CheckpointError, XpnetError
@@ -116,8 +116,8 @@ def load_state(
         expected.update(extra_spec(meta))
     _check_members(where, found, expected)
     needed = sum(math.prod(shape) * dtype.itemsize for shape, dtype in found.values())
-    check_fits(
-        needed, host_memory(), f"{where}: reading its arrays", "on this machine",
+    _memory.check_fits(
+        needed, _memory.host_memory(), f"{where}: reading its arrays", "on this machine",
         error=CheckpointError,
     )  # fmt: skip
     source = {value: key for key, value in renames.items()}
