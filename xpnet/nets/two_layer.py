@@ -101,7 +101,7 @@ class TwoLayerNet:
         seed: int | None = None,
     ) -> None:
         b = resolve_backend(backend, device)
-        config = {
+        config: dict[str, Any] = {
             "class": "TwoLayerNet",
             "input_size": input_size,
             "hidden_size": hidden_size,
@@ -313,7 +313,10 @@ class TwoLayerNet:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to one ``.npz`` file, atomically (no pickle).
 
-        It loads on any backend with :meth:`load`.
+        An existing file at `path` is replaced, as the book's ``save`` does
+        (training checkpoints, unlike this, are never replaced without
+        ``overwrite=True``); a crash leaves the old file or the new one,
+        never half of either. It loads on any backend with :meth:`load`.
         """
         save_state(path, self)
 
