@@ -897,3 +897,27 @@ def test_a_lying_cache_is_not_believed(world) -> None:
     (_, t), _ = load_mnist(data_dir=world.data, backend="numpy")
     expected = np.frombuffer(idx_bytes(2049, 8, seed=7)[8:], dtype=np.uint8)
     np.testing.assert_array_equal(xpnet.to_numpy(t), expected)
+
+
+@pytest.mark.reliability("resource bounds")
+def test_an_accelerator_reports_its_own_memory(backend) -> None:
+    """On a GPU (PyTorch, CuPy) a network is checked against the device's free memory."""
+    free = backend.library.free_memory(backend.device)
+    if free is None:
+        pytest.skip(f"{backend.name} on {backend.device}: host memory is what counts")
+    assert 0 < free < 1 << 50
+    hidden = free // (4 * 794) + 1  # just over what fits in float32
+    with pytest.raises(xpnet.errors.XpnetValueError, match=f"available on {backend.name} "):
+        xpnet.TwoLayerNet(784, hidden, 10)
+
+
+@pytest.mark.reliability("bad input")
+def test_a_diverged_network_may_still_resume_its_checkpoint(isolated) -> None:
+    """NaN weights are refused for a fresh run, not when the checkpoint's weights replace them."""
+    w = isolated
+    path = w.file("state.npz", w.good.read_bytes())
+    train_data, test_data = load_mnist(data_dir=w.data)
+    net = _nan_net()
+    xpnet.train(net, train_data, test_data, iters=8, batch_size=2, eval_every=2, seed=0,
+                verbose=0, checkpoint=path, resume=True)  # fmt: skip
+    assert all(np.isfinite(xpnet.to_numpy(v)).all() for v in net.params.values())

@@ -291,6 +291,8 @@ def npz_members(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...]
         raise CheckpointError(f"{os.fspath(path)}: no such file.") from None
     except IsADirectoryError:
         raise CheckpointError(f"{os.fspath(path)}: is a directory, not a file.") from None
+    except PermissionError as exc:
+        raise CheckpointError(f"{os.fspath(path)}: cannot be read: {exc.strerror}.") from None
     except _DAMAGED as exc:
         raise _not_npz(path, _reason(exc)) from None
 

@@ -41,8 +41,7 @@ def format_bytes(n: int) -> str:
     value, unit = float(n), 0
     while value >= 1000 and unit < len(_UNITS) - 1:
         value, unit = value / 1000, unit + 1
-    human = f"{n} bytes" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
-    return f"{n:,} bytes" if unit == 0 else f"{n:,} bytes ({human})"
+    return f"{n:,} bytes" if unit == 0 else f"{n:,} bytes ({value:.1f} {_UNITS[unit]})"
 
 
 def _meminfo_available() -> int | None:

@@ -102,7 +102,7 @@ class Generator:
         if values.size and not (values.max() <= limit and values.min() >= -limit):
             raise XpnetValueError(
                 f"`scale`={scale:g} is too large for {name}: the draws overflow to infinity "
-                f"({name} holds numbers up to {float(np.finfo(name).max):.3g})."
+                f"({name} holds numbers up to {float(limit):.3g})."
             )
         return asarray(values, dtype=target, backend=b)
 

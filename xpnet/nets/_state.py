@@ -18,8 +18,8 @@ more members, so ``TwoLayerNet.load("checkpoint.npz")`` reads the network out
 of a checkpoint. Reading checks everything before reading any data: member
 names, shapes and dtypes from the ``.npy`` headers against what the declared
 network (and the caller) expects, that the arrays fit in memory, then finite
-values. Arrays stored big-endian load as the machine's own byte order. Files written by xpnet
-0.1 (format 1) still load as networks.
+values. Arrays stored big-endian load in the machine's own byte order. Files
+written by xpnet 0.1 (format 1) still load as networks.
 """
 
 from __future__ import annotations

@@ -306,7 +306,6 @@ def train(
         raise XpnetValueError(
             f"`batch_size` must be at most the {n} training samples. Received: {batch_size}."
         )
-    _check_finite_params(net)
     path = None if checkpoint is None else check_output_path(checkpoint, "checkpoint")
     if resume and path is None:
         raise XpnetValueError("`resume=True` needs a `checkpoint` path to resume from.")
@@ -314,12 +313,15 @@ def train(
         raise XpnetValueError("`resume=True` and `overwrite=True` exclude each other.")
     run = _Run(net, optimizer, config, train_data, test_data)
     if path is None:
+        _check_finite_params(net)
         return run.execute(None)
     with checkpoint_lock(path):  # before anything in the folder is read or removed
         refuse_existing(path, resume=resume, overwrite=overwrite)
         remove_stale_temporaries(path)  # left by a run that was killed mid-save
         if resume and output_exists(path):
-            run.restore(path)
+            run.restore(path)  # the checkpoint's weights replace the network's
+        else:
+            _check_finite_params(net)
         return run.execute(path)
 
 
