@@ -96,7 +96,8 @@ class World:
             del data["history"]
         else:
             data["history"] = history
-        return self.file(name, json.dumps(data).encode())
+        # float("1e400") is infinity, which json writes as Infinity: write what a user might.
+        return self.file(name, json.dumps(data).replace("Infinity", "1e400").encode())
 
 
 @pytest.fixture(scope="module")
