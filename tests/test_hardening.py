@@ -231,9 +231,11 @@ def checkpoint_case(
     history: bool = True,
     category: str = "bad input",
 ) -> list[Case]:
-    """A damaged checkpoint: resumed on the command line and in Python; and whichever of its
-    network (TwoLayerNet.load) and its history (`xpnet plot curves --checkpoint`,
-    load_history) is damaged, read. A reader of the intact part succeeds, as it should."""
+    """A damaged checkpoint: resumed on the command line and in Python, and its damaged part read.
+
+    The damaged part is its network (TwoLayerNet.load) or its history (`xpnet plot
+    curves --checkpoint`, load_history) or both; a reader of an intact part succeeds.
+    """
 
     def path_of(w: World) -> Path:
         return w.once(id, make)
@@ -537,6 +539,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(isolated) -> None:
 
 @pytest.mark.reliability("concurrency")
 def test_the_lock_is_reentrant_in_its_thread_only(tmp_path) -> None:
+    """The command line and train() both take the lock in one thread; another thread is refused."""
     import threading
 
     from xpnet.training.lock import checkpoint_lock
@@ -614,8 +617,11 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 @pytest.mark.reliability("signals")
 @pytest.mark.parametrize(("signame", "status"), [("SIGTERM", 143), ("SIGHUP", 129)])
 def test_sigterm_and_sighup_save_and_resume_exactly(isolated, signame, status) -> None:
-    """`xpnet train` sent SIGTERM/SIGHUP (timeout, Docker, Slurm): saved, one line, 143/129;
-    --resume then ends exactly where an uninterrupted run of as many iterations ends."""
+    """SIGTERM/SIGHUP to `xpnet train`: saved, one line, 143/129; --resume equals a straight run.
+
+    (What `timeout`, Docker and Slurm send.) The resumed run ends exactly where an
+    uninterrupted run of as many iterations ends.
+    """
     import signal
 
     w = isolated
@@ -644,8 +650,11 @@ def test_sigterm_and_sighup_save_and_resume_exactly(isolated, signame, status) -
 
 @pytest.mark.reliability("concurrency")
 def test_two_real_runs_on_one_checkpoint(isolated) -> None:
-    """A second `xpnet train` on a checkpoint in use fails at once (before reading data), naming
-    the first run's process; the first runs on undisturbed, stops on SIGTERM and leaves no lock."""
+    """A second `xpnet train` on a checkpoint in use fails at once, naming the first's process.
+
+    It fails before reading any data; the first run goes on undisturbed, stops on
+    SIGTERM and leaves no lock behind.
+    """
     import signal
 
     w = isolated
