@@ -26,10 +26,12 @@ def init_params(
 ) -> dict:
     rng = np.random.default_rng(seed)
     d, h, c = sizes
+    # As xpnet.random: drawn in float64 for float64, else in float32 directly.
+    host = np.float64 if np.dtype(dtype) == np.float64 else np.float32
     return {
-        "W1": (rng.standard_normal((d, h)) * std).astype(dtype),
+        "W1": (rng.standard_normal((d, h), dtype=host) * host(std)).astype(dtype),
         "b1": np.zeros(h, dtype),
-        "W2": (rng.standard_normal((h, c)) * std).astype(dtype),
+        "W2": (rng.standard_normal((h, c), dtype=host) * host(std)).astype(dtype),
         "b2": np.zeros(c, dtype),
     }
 

@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "_typing": set(),
     "_validation": {"_typing", "errors"},
     "_io": {"errors"},
-    "backend": {"_typing", "_validation", "errors"},
+    "_memory": {"errors"},
+    "backend": {"_typing", "_validation", "_memory", "errors"},
     "random": {"_typing", "_validation", "errors", "backend"},
     "functions": {"_typing", "_validation", "errors", "backend"},
     "gradient": {"_typing", "_validation", "errors", "backend"},
@@ -26,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "optim": {"_typing", "_validation", "errors", "backend"},
     "checking": {"_typing", "_validation", "errors", "backend", "gradient"},
     "nets": {
-        "_typing", "_validation", "_io", "errors", "backend", "random", "functions",
+        "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "functions",
         "gradient", "layers", "numgrad",
     },
     "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
@@ -35,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "plot": {"_typing", "_validation", "_io", "errors", "backend", "gradient", "training"},
     "cli": {
-        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "checking", "nets",
+        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "checking", "nets",
         "datasets", "training", "plot", "optim",
     },
 }  # fmt: skip

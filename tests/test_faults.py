@@ -74,6 +74,7 @@ def test_failed_checkpoint_save_keeps_the_previous_one(
             eval_every=5,
             seed=0,
             checkpoint=path,
+            overwrite=True,
             verbose=0,
         )
     monkeypatch.undo()

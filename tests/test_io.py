@@ -47,7 +47,7 @@ def test_net_save_and_checkpoints_keep_symlinks(backend, tmp_path) -> None:
     t = xpnet.asarray(
         np.arange(10) % 2, dtype=xpnet.backend.index_dtype(backend.xp, backend.device)
     )
-    xpnet.train(net, (x, t), iters=3, batch_size=5, checkpoint=link, verbose=0)
+    xpnet.train(net, (x, t), iters=3, batch_size=5, checkpoint=link, overwrite=True, verbose=0)
     assert link.is_symlink() and target.stat().st_size > 0
 
 

@@ -18,9 +18,11 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import stat
+import struct
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -34,7 +36,9 @@ from .errors import CheckpointError, OutputError
 __all__ = [
     "atomic_write",
     "check_output_path",
+    "lock_path",
     "npz_members",
+    "output_exists",
     "read_npz",
     "remove_stale_temporaries",
     "same_file",
@@ -123,7 +127,8 @@ def check_output_path(path: str | os.PathLike[str], name: str) -> Path:
     try:
         fd, probe = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(real), suffix=_TEMP_SUFFIX)
         os.close(fd)
-        os.unlink(probe)
+        with contextlib.suppress(FileNotFoundError):  # a run owning `path` cleared it
+            os.unlink(probe)
     except OSError as exc:
         raise OutputError(
             f"`{name}`: cannot create files in {str(parent)!r}: {_describe(exc)}. "
@@ -189,6 +194,27 @@ def atomic_write(
         raise
 
 
+def lock_path(path: str | os.PathLike[str]) -> Path | None:
+    """Where the lock of output `path` lives: ``.NAME.lock`` beside the real target.
+
+    Through symlinks, so two names of one file share one lock; None for a
+    FIFO or device, which is streamed to and has nothing to protect.
+
+    >>> lock_path("/tmp/run/state.npz")
+    PosixPath('/tmp/run/.state.npz.lock')
+    """
+    real = _real_target(path)
+    if _is_stream(real):
+        return None
+    return real.parent / f"{_temp_prefix(real)}lock"
+
+
+def output_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether writing `path` would replace a file (through symlinks; FIFOs and devices: False)."""
+    real = _real_target(path)
+    return real.exists() and not _is_stream(real)
+
+
 def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     """Delete temporary files that :func:`atomic_write` left for `path` when killed.
 
@@ -214,47 +240,91 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def _not_npz(path: str | os.PathLike[str], reason: str) -> CheckpointError:
-    return CheckpointError(f"{os.fspath(path)}: not an xpnet file ({reason}).")
+    return CheckpointError(f"{os.fspath(path)}: not an xpnet file, or a damaged one ({reason}).")
+
+
+#: What the zip and ``.npy`` readers raise on a damaged file: a bad CRC or header,
+#: a truncation, an unknown compression method, a member flagged as encrypted…
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    EOFError,
+    OSError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+)
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def npz_members(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Name -> (shape, dtype) of every array in an ``.npz`` file, from the headers alone.
 
     Nothing but the few bytes of each ``.npy`` header is read, so a file that
-    declares a terabyte array costs nothing to inspect.
+    declares a terabyte array costs nothing to inspect; a member whose header
+    declares more data than the member holds is refused here, so reading it
+    later never allocates more than the file's own size. dtypes are given in
+    the machine's byte order (a big-endian ``>f4`` member is float32).
 
     Raises
     ------
     CheckpointError
-        When the file is missing, not a zip archive of ``.npy`` members, or
-        holds Python objects (which only pickle could read).
+        When the file is missing, not a zip archive of ``.npy`` members, is
+        damaged, or holds Python objects (which only pickle could read).
     """
-    members = {}
     try:
+        size = os.stat(path).st_size
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.filename.endswith(".npy"):
-                    raise _not_npz(path, f"member {info.filename!r} is not an array")
-                with archive.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                    else:
-                        raise _not_npz(path, f"unsupported .npy version {version}")
-                if dtype.hasobject:
-                    raise _not_npz(path, f"{info.filename[:-4]!r} holds Python objects")
-                members[info.filename[:-4]] = (tuple(shape), dtype)
+            return {
+                info.filename[:-4]: _member_header(path, archive, info, size)
+                for info in archive.infolist()
+            }
     except CheckpointError:
         raise
     except FileNotFoundError:
         raise CheckpointError(f"{os.fspath(path)}: no such file.") from None
     except IsADirectoryError:
         raise CheckpointError(f"{os.fspath(path)}: is a directory, not a file.") from None
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
-        raise _not_npz(path, str(exc) or type(exc).__name__) from None
-    return members
+    except PermissionError as exc:
+        raise CheckpointError(f"{os.fspath(path)}: cannot be read: {exc.strerror}.") from None
+    except _DAMAGED as exc:
+        raise _not_npz(path, _reason(exc)) from None
+
+
+def _member_header(
+    path: str | os.PathLike[str], archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int
+) -> tuple[tuple[int, ...], np.dtype]:
+    name = info.filename
+    if not name.endswith(".npy"):
+        raise _not_npz(path, f"member {name!r} is not an array")
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and (info.file_size != info.compress_size or info.compress_size > size):
+        raise _not_npz(path, f"member {name[:-4]!r} is damaged (its sizes disagree)")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise _not_npz(path, f"unsupported .npy version {version}")
+        header = member.tell()
+    if dtype.hasobject:
+        raise _not_npz(path, f"{name[:-4]!r} holds Python objects")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size - header:
+        raise _not_npz(
+            path,
+            f"member {name[:-4]!r} declares {declared:,} bytes of data but holds "
+            f"{max(info.file_size - header, 0):,}",
+        )
+    return tuple(shape), dtype if dtype.isnative else dtype.newbyteorder("=")
 
 
 def read_npz(path: str | os.PathLike[str], names: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -266,5 +336,5 @@ def read_npz(path: str | os.PathLike[str], names: list[str] | None = None) -> di
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in (data.files if names is None else names)}
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
-        raise _not_npz(path, str(exc) or type(exc).__name__) from None
+    except _DAMAGED as exc:
+        raise _not_npz(path, _reason(exc)) from None

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import non_negative_int, positive_int
-from .backend import Backend, asarray, index_dtype, resolve_backend, resolve_dtype
+from ._validation import finite_float, non_negative_int, positive_int
+from .backend import Backend, asarray, dtype_name, index_dtype, resolve_backend, resolve_dtype
 from .errors import XpnetTypeError, XpnetValueError
 
 __all__ = ["BatchSampler", "Generator", "default_rng"]
@@ -71,10 +71,40 @@ class Generator:
         backend: str | Backend | None = None,
         device: Any = None,
     ) -> Any:
-        """Draw from N(0, scale**2), in float64 on the host, cast to `dtype` (float32 default)."""
+        """Draw from N(0, scale**2) in `dtype` (float32 by default).
+
+        Numbers are drawn on the host directly in float64 for float64 and in
+        float32 otherwise (``Generator.standard_normal(dtype=...)``), then
+        scaled in that dtype: no float64 copy twice the size of a float32
+        result. The same seed gives the same numbers on every backend; a
+        float32 draw is not the float64 draw rounded (xpnet 0.2 changed this).
+
+        Raises
+        ------
+        XpnetValueError
+            When `scale` is not finite, or so large that the draws overflow `dtype`.
+        XpnetTypeError
+            When `dtype` is not a real floating dtype.
+        """
         b = resolve_backend(backend, device)
-        values = self._rng.standard_normal(_shape(shape)) * scale
-        return asarray(values, dtype=resolve_dtype(b, dtype), backend=b)
+        scale = finite_float(scale, "scale")
+        target = resolve_dtype(b, dtype)
+        name = dtype_name(target, xp=b.xp)
+        if name not in ("float16", "float32", "float64"):
+            raise XpnetTypeError(
+                f"`dtype` of normal draws must be a real floating dtype. Received: {name}."
+            )
+        host = np.float64 if name == "float64" else np.float32
+        values = self._rng.standard_normal(_shape(shape), dtype=host)
+        with np.errstate(over="ignore", invalid="ignore"):
+            values *= host(scale)
+        limit = np.finfo(name).max  # float16 results are cast from float32 below
+        if values.size and not (values.max() <= limit and values.min() >= -limit):
+            raise XpnetValueError(
+                f"`scale`={scale:g} is too large for {name}: the draws overflow to infinity "
+                f"({name} holds numbers up to {float(limit):.3g})."
+            )
+        return asarray(values, dtype=target, backend=b)
 
     def integers(
         self,

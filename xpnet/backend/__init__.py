@@ -24,8 +24,10 @@ Examples
 
 from ._arrays import (
     asarray,
+    check_memory,
     device,
     float64_available,
+    float_warnings_off,
     is_writeable,
     library_of,
     namespace,
@@ -48,9 +50,11 @@ __all__ = [
     "Backend",
     "asarray",
     "available_devices",
+    "check_memory",
     "device",
     "dtype_name",
     "float64_available",
+    "float_warnings_off",
     "get_backend",
     "index_dtype",
     "is_writeable",

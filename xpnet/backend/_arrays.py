@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
+from .. import _memory
 from .._typing import Array, Device, Namespace
 from ..errors import XpnetTypeError, XpnetValueError
 from ._backends import Backend, resolve_backend
@@ -15,8 +18,10 @@ from ._registry import LIBRARIES
 
 __all__ = [
     "asarray",
+    "check_memory",
     "device",
     "float64_available",
+    "float_warnings_off",
     "is_writeable",
     "library_of",
     "namespace",
@@ -139,6 +144,12 @@ def asarray(
     >>> x = asarray([[1, 2], [3, 4]], dtype="float64", backend="numpy")
     >>> x.dtype, x.shape
     (dtype('float64'), (2, 2))
+
+    Data in the other byte order (``np.dtype(">f4")``, as some files store
+    it) arrives in the machine's own, on every backend:
+
+    >>> asarray(np.ones(2, dtype=">f4"), backend="numpy").dtype
+    dtype('float32')
     """
     b = resolve_backend(backend, device)
     if array_api_compat.is_array_api_obj(obj) and not isinstance(obj, np.ndarray | np.generic):
@@ -149,10 +160,48 @@ def asarray(
             f"not of {b.name} on {b.device}; convert it with xpnet.to_numpy(obj) first."
         )
     host = np.asarray(obj)
+    if not host.dtype.isnative:  # big-endian data on a little-endian machine, or the reverse
+        host = host.astype(host.dtype.newbyteorder("="))
     if dtype is None and host.dtype == np.float64 and not float64_available(b):
         host = host.astype(np.float32)
     target = None if dtype is None else resolve_dtype(b, dtype)
     return b.xp.asarray(host, dtype=target, device=b.device)
+
+
+def check_memory(b: Backend, sizes: Sequence[int], what: str, *, hint: str = "") -> None:
+    """Refuse arrays of `sizes` bytes that cannot fit where backend `b` keeps them.
+
+    They must fit together on `b`'s device: an accelerator's free memory when
+    its library says (PyTorch, CuPy), else the host's. Arrays are made on the
+    host first, one at a time, so on an accelerator the largest must also fit
+    in host memory.
+
+    Raises
+    ------
+    XpnetValueError
+        "`what` needs N bytes, more than the M bytes of memory available …; `hint`".
+    """
+    if not sizes:
+        return
+    free = b.library.free_memory(b.device)
+    if free is None:
+        _memory.check_fits(sum(sizes), _memory.host_memory(), what, "on this machine", hint=hint)
+        return
+    _memory.check_fits(sum(sizes), free, what, f"on {b.name} {b.device}", hint=hint)
+    largest = f"the largest array of {what}"
+    _memory.check_fits(max(sizes), _memory.host_memory(), largest, "on this machine", hint=hint)
+
+
+@contextlib.contextmanager
+def float_warnings_off() -> Iterator[None]:
+    """No floating-point RuntimeWarnings (overflow, invalid value) while the block runs.
+
+    For callers that check results themselves, as training checks every
+    loss: the command line reports a diverging run in one line, without
+    NumPy's warnings (array-api-strict computes with NumPy too) before it.
+    """
+    with np.errstate(all="ignore"):
+        yield
 
 
 def to_numpy(x: Array) -> np.ndarray:

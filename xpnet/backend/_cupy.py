@@ -43,6 +43,14 @@ def _parse_device(spec: Any) -> Any:
     return cupy.cuda.Device(index)
 
 
+def _free_memory(device: Any) -> int:
+    """Free bytes on the GPU, with what CuPy's memory pool holds unused."""
+    import cupy
+
+    with device:
+        return int(device.mem_info[0] + cupy.get_default_memory_pool().free_bytes())
+
+
 LIBRARY = Library(
     name="cupy",
     module="cupy",
@@ -52,4 +60,5 @@ LIBRARY = Library(
     devices=lambda: [f"cuda:{i}" for i in range(_device_count())],
     to_host=lambda x: x.get(),
     is_array=array_api_compat.is_cupy_array,
+    free_memory=_free_memory,
 )

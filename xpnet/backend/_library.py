@@ -51,6 +51,9 @@ class Library:
         ``object -> bool``: whether it is one of this library's arrays.
     has_float64 : callable
         ``(namespace, device) -> bool``.
+    free_memory : callable
+        ``device -> int or None``: bytes free on an accelerator, None for the
+        host's memory (the CPU, or a library that cannot tell).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Library:
     to_host: Callable[[Array], np.ndarray]
     is_array: Callable[[Any], bool]
     has_float64: Callable[[Namespace, Device], bool] = default_has_float64
+    free_memory: Callable[[Device], int | None] = lambda device: None
 
 
 def split_index(spec: str, backend: str) -> tuple[str, int | None]:

@@ -57,6 +57,16 @@ def _parse_device(spec: Any) -> Any:
     return torch.device(dev.type, index)
 
 
+def _free_memory(dev: Any) -> int | None:
+    """Free bytes on a CUDA device, with what torch's caching allocator holds unused; None else."""
+    if dev.type != "cuda":
+        return None
+    import torch
+
+    cached = torch.cuda.memory_reserved(dev) - torch.cuda.memory_allocated(dev)
+    return int(torch.cuda.mem_get_info(dev)[0] + cached)
+
+
 def _devices() -> list[str]:
     found = ["cpu"]
     for kind in ACCELERATORS:
@@ -76,4 +86,5 @@ LIBRARY = Library(
     devices=_devices,
     to_host=lambda x: x.detach().cpu().resolve_conj().numpy(),
     is_array=array_api_compat.is_torch_array,
+    free_memory=_free_memory,
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from ._parser import UsageError
@@ -77,14 +77,31 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_json_history(path: str) -> dict[str, Any]:
+def _read_json_history(path: str) -> Any:
+    """The history of a summary written by ``xpnet train --json``, checked before plotting."""
+    from .. import _memory
+    from ..errors import DataError
+    from ..training.checkpoint import history_from_dict
+
+    where = f"--json {path}"
     try:
-        history = json.loads(Path(path).read_text())["history"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(
-            f"--json {path}: not a summary written by `xpnet train --json` ({exc})"
+        with open(path, "rb") as file:
+            # Parsed, JSON takes several times its size in Python objects.
+            size = os.fstat(file.fileno()).st_size
+            _memory.check_fits(
+                8 * size, _memory.host_memory(), where, "on this machine", error=DataError
+            )
+            summary = json.loads(file.read())
+    except OSError as exc:
+        raise DataError(f"{where}: cannot be read: {exc.strerror or exc}.") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"{where}: not a summary written by `xpnet train --json` ({reason})."
         ) from None
-    return history
+    if not isinstance(summary, dict) or "history" not in summary:
+        raise DataError(f"{where}: not a summary written by `xpnet train --json` (no `history`).")
+    return history_from_dict(where, summary["history"], error=DataError)
 
 
 def _read_checkpoint_history(path: str) -> Any:

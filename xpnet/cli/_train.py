@@ -34,32 +34,47 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..backend import resolve_backend
+    from ..training.lock import checkpoint_lock, refuse_existing
+
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint PATH")
+    if args.overwrite and not args.checkpoint:
+        raise UsageError("--overwrite needs --checkpoint PATH")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite exclude each other: continue, or replace")
+    _check_outputs(args)
+    if not args.checkpoint:
+        return _train(args)
+    # Before any data is read: a run already using this checkpoint, or one
+    # that would replace it by mistake, is refused at once.
+    with checkpoint_lock(args.checkpoint):
+        refuse_existing(
+            args.checkpoint, resume=args.resume, overwrite=args.overwrite,
+            options=("--resume", "--overwrite"),
+        )  # fmt: skip
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
     from ..nets import TwoLayerNet
     from ..training import train
 
-    if args.resume and not args.checkpoint:
-        raise UsageError("--resume needs --checkpoint PATH")
-    _check_outputs(args)
     b = resolve_backend(args.backend, args.device)
-    (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
-    net = TwoLayerNet(
-        784,
-        args.hidden,
-        10,
-        activation=args.activation,
-        backend=b,
-        dtype=args.dtype,
+    net = TwoLayerNet(  # first: a size that cannot fit is refused before MNIST is read
+        784, args.hidden, 10, activation=args.activation, backend=b, dtype=args.dtype,
         seed=args.seed,
-    )
-    verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
-    history = train(
-        net, (x_train, t_train), test,
-        iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
-        eval_every=args.eval_every, seed=args.seed, verbose=verbose,
-        checkpoint=args.checkpoint, resume=args.resume,
     )  # fmt: skip
+    (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
+    verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
+    with float_warnings_off():  # a diverging run is reported in one line, not warnings first
+        history = train(
+            net, (x_train, t_train), test,
+            iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
+            eval_every=args.eval_every, seed=args.seed, verbose=verbose,
+            checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
+        )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:
         _write_json(args.json, summary)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -227,11 +228,25 @@ def download_mnist(
     sha256 = PAYLOAD_SHA256 if sha256 is None else sha256
     missing = [name for name, _, _ in FILES.values() if find_file(folder, name) is None]
     if missing:
-        with _new_folder(folder):
+        with _new_folder(folder), _quiet_pooch():
             for name in missing:
                 checked = _CheckedDownloader(name, timeout, md5, sha256)
                 _download_one(folder, checked, urls, retries)
     return folder
+
+
+@contextlib.contextmanager
+def _quiet_pooch() -> Iterator[None]:
+    """No log lines from pooch (progress, each retry): a failure is one MnistError."""
+    import pooch
+
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _download_one(

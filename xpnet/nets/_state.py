@@ -17,13 +17,15 @@ anything else      what the writer adds; training adds ``optim.<name>`` (optimiz
 more members, so ``TwoLayerNet.load("checkpoint.npz")`` reads the network out
 of a checkpoint. Reading checks everything before reading any data: member
 names, shapes and dtypes from the ``.npy`` headers against what the declared
-network (and the caller) expects, then finite values. Files written by xpnet
-0.1 (format 1) still load as networks.
+network (and the caller) expects, that the arrays fit in memory, then finite
+values. Arrays stored big-endian load in the machine's own byte order. Files
+written by xpnet 0.1 (format 1) still load as networks.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _memory
 from .._io import atomic_write, npz_members, read_npz
 from .._typing import Array
 from ..backend import to_numpy
@@ -112,6 +115,11 @@ def load_state(
     else:
         expected.update(extra_spec(meta))
     _check_members(where, found, expected)
+    needed = sum(math.prod(shape) * dtype.itemsize for shape, dtype in found.values())
+    _memory.check_fits(
+        needed, _memory.host_memory(), f"{where}: reading its arrays", "on this machine",
+        error=CheckpointError,
+    )  # fmt: skip
     source = {value: key for key, value in renames.items()}
     arrays = read_npz(path, [source.get(key, key) for key in expected])
     arrays = {renames.get(key, key): value for key, value in arrays.items()}

@@ -19,14 +19,23 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Namespace, Params
 from .._validation import check_xt, finite_float, one_of, positive_int
-from ..backend import Backend, asarray, dtype_name, namespace, resolve_backend, resolve_dtype
-from ..errors import XpnetTypeError
+from ..backend import (
+    Backend,
+    asarray,
+    check_memory,
+    dtype_name,
+    namespace,
+    resolve_backend,
+    resolve_dtype,
+)
+from ..errors import XpnetTypeError, XpnetValueError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -40,6 +49,18 @@ ACTIVATIONS: dict[str, Callable[..., Any]] = {"sigmoid": Sigmoid, "relu": Relu}
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 #: The dtypes a network may have: real floating.
 FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def _init_std(value: Any, dtype: str, b: Backend) -> float:
+    """`weight_init_std`, checked: finite, and small enough that no draw overflows `dtype`."""
+    std = finite_float(value, "weight_init_std")
+    limit = float(b.xp.finfo(resolve_dtype(b, dtype)).max)
+    if abs(std) > limit / 10:  # draws reach 10 standard deviations with probability ~1e-23
+        raise XpnetValueError(
+            f"`weight_init_std` is too large for {dtype}: weights drawn with it overflow to "
+            f"infinity ({dtype} holds numbers up to {limit:.3g}). Received: {std:g}."
+        )
+    return std
 
 
 class TwoLayerNet:
@@ -80,7 +101,7 @@ class TwoLayerNet:
         seed: int | None = None,
     ) -> None:
         b = resolve_backend(backend, device)
-        config = {
+        config: dict[str, Any] = {
             "class": "TwoLayerNet",
             "input_size": input_size,
             "hidden_size": hidden_size,
@@ -89,7 +110,7 @@ class TwoLayerNet:
             "dtype": dtype_name(resolve_dtype(b, dtype), xp=b.xp),
         }
         self._configure(config, b)
-        self.weight_init_std = finite_float(weight_init_std, "weight_init_std")
+        self.weight_init_std = _init_std(weight_init_std, config["dtype"], b)
         rng = default_rng(seed)
         sizes = (self.input_size, self.hidden_size, self.output_size)
         xp, dev = b.xp, b.device
@@ -101,8 +122,19 @@ class TwoLayerNet:
         }
 
     def _configure(self, config: dict[str, Any], b: Backend) -> None:
-        """Set sizes, activation, backend and dtype from a checked `config`."""
-        self.state_spec(config)
+        """Set sizes, activation, backend and dtype from a checked `config`.
+
+        Sizes whose parameters cannot fit in memory are refused here, before
+        anything is allocated, with the bytes they would need.
+        """
+        spec = self.state_spec(config)
+        itemsize = {"float16": 2, "float32": 4, "float64": 8}[config["dtype"]]
+        sizes = [math.prod(shape) * itemsize for shape, _ in spec.values()]
+        d, h, c = (config[k] for k in ("input_size", "hidden_size", "output_size"))
+        check_memory(
+            b, sizes, f"TwoLayerNet({d}, {h}, {c}) with {config['dtype']} parameters",
+            hint="reduce `input_size`, `hidden_size` or `output_size`",
+        )  # fmt: skip
         self.input_size = config["input_size"]
         self.hidden_size = config["hidden_size"]
         self.output_size = config["output_size"]
@@ -281,7 +313,10 @@ class TwoLayerNet:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to one ``.npz`` file, atomically (no pickle).
 
-        It loads on any backend with :meth:`load`.
+        An existing file at `path` is replaced, as the book's ``save`` does
+        (training checkpoints, unlike this, are never replaced without
+        ``overwrite=True``); a crash leaves the old file or the new one,
+        never half of either. It loads on any backend with :meth:`load`.
         """
         save_state(path, self)
 

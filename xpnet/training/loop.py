@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._io import check_output_path, remove_stale_temporaries
+from .._io import check_output_path, output_exists, remove_stale_temporaries
 from .._typing import Array, Trainable
 from .._validation import check_xt, non_negative_int
 from ..backend import namespace, to_numpy
@@ -45,6 +45,7 @@ from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
 from .config import TrainConfig
 from .history import History
+from .lock import checkpoint_lock, refuse_existing
 from .signals import StopRequest, TrainingInterrupted, stop_requests
 from .step import as_optimizer, make_step
 
@@ -116,7 +117,10 @@ class _Run:
         fixed = self.settings()
         if self.config.seed is None:  # no seed chosen: continue with the one the run drew
             del fixed["seed"]
-        saved = read_checkpoint(path, self.net, self.optimizer, fixed, self.config.iters)
+        saved = read_checkpoint(
+            path, self.net, self.optimizer, fixed, self.config.iters,
+            has_test=self.test_data is not None,
+        )  # fmt: skip
         if self.config.seed is None:
             try:
                 seed = non_negative_int(saved.settings.get("seed"), "seed")
@@ -200,7 +204,7 @@ class _Run:
             lr = getattr(self.optimizer, "lr", None)
             hint = (
                 f"the learning rate lr={lr:g} is probably too large. "
-                f"Try a smaller one, such as {lr / 10:g}."
+                f"Try a smaller one, such as {min(lr / 10, 0.1):g}."
                 if isinstance(lr, float)
                 else "the optimizer's steps are probably too large."
             )
@@ -245,6 +249,7 @@ def train(
     verbose: int = 1,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
@@ -262,11 +267,17 @@ def train(
         ``update(params, grads)``; ``SGD(lr)`` if None.
     checkpoint : path, optional
         Save the whole training state there, atomically, at every evaluation
-        and when stopped by Ctrl-C, SIGTERM or SIGHUP.
+        and when stopped by Ctrl-C, SIGTERM or SIGHUP. The run holds a lock
+        on it (``.NAME.lock`` beside it) from start to end: a second run on
+        the same checkpoint fails at once (:mod:`xpnet.training.lock`).
     resume : bool
         Continue from `checkpoint` if it exists; the result equals that of a
         run that was never interrupted. A finished run continues to a larger
         `iters` as if it had been started with it.
+    overwrite : bool
+        Start afresh even though `checkpoint` exists, replacing it at the
+        first save. Without `resume` or `overwrite`, an existing checkpoint
+        is refused before anything else happens.
 
     Returns
     -------
@@ -274,6 +285,9 @@ def train(
 
     Raises
     ------
+    CheckpointError
+        When `checkpoint` exists (without `resume` or `overwrite`), is in use
+        by another run, or cannot be resumed (damaged, or other settings).
     TrainingDivergedError
         When the loss stops being finite; names the iteration.
     TrainingInterrupted
@@ -295,9 +309,28 @@ def train(
     path = None if checkpoint is None else check_output_path(checkpoint, "checkpoint")
     if resume and path is None:
         raise XpnetValueError("`resume=True` needs a `checkpoint` path to resume from.")
+    if resume and overwrite:
+        raise XpnetValueError("`resume=True` and `overwrite=True` exclude each other.")
     run = _Run(net, optimizer, config, train_data, test_data)
-    if path is not None:
+    if path is None:
+        _check_finite_params(net)
+        return run.execute(None)
+    with checkpoint_lock(path):  # before anything in the folder is read or removed
+        refuse_existing(path, resume=resume, overwrite=overwrite)
         remove_stale_temporaries(path)  # left by a run that was killed mid-save
-        if resume and path.exists():
-            run.restore(path)
-    return run.execute(path)
+        if resume and output_exists(path):
+            run.restore(path)  # the checkpoint's weights replace the network's
+        else:
+            _check_finite_params(net)
+        return run.execute(path)
+
+
+def _check_finite_params(net: Trainable) -> None:
+    """Refuse a network whose parameters hold NaN or infinity (say, after a diverged run)."""
+    for name, value in net.params.items():
+        xp = namespace(value)
+        if xp.isdtype(value.dtype, "real floating") and not bool(xp.all(xp.isfinite(value))):
+            raise XpnetValueError(
+                f"`net` parameter `{name}` holds NaN or infinity (did an earlier run diverge?); "
+                "train a new network, or load a saved one."
+            )
