@@ -23,12 +23,16 @@ Examples
 """
 
 from ._arrays import (
+    DEFAULT_FLOAT,
     asarray,
+    backend_of,
     device,
     float64_available,
     is_writeable,
     library_of,
     namespace,
+    perturbation,
+    read_only_reason,
     resolve_dtype,
     to_numpy,
 )
@@ -37,6 +41,7 @@ from ._backends import (
     Backend,
     available_devices,
     get_backend,
+    library_notes,
     resolve_backend,
     set_backend,
     use_backend,
@@ -45,17 +50,22 @@ from ._dtypes import dtype_name, index_dtype
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_FLOAT",
     "Backend",
     "asarray",
     "available_devices",
+    "backend_of",
     "device",
     "dtype_name",
     "float64_available",
     "get_backend",
     "index_dtype",
     "is_writeable",
+    "library_notes",
     "library_of",
     "namespace",
+    "perturbation",
+    "read_only_reason",
     "resolve_backend",
     "resolve_dtype",
     "set_backend",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from typing import Any
 
 from ._parser import UsageError
@@ -54,12 +55,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
-    history = train(
-        net, (x_train, t_train), test,
-        iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
-        eval_every=args.eval_every, seed=args.seed, verbose=verbose,
-        checkpoint=args.checkpoint, resume=args.resume,
-    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(warnings.showwarning)
+        history = train(
+            net, (x_train, t_train), test,
+            iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
+            eval_every=args.eval_every, seed=args.seed, verbose=verbose,
+            checkpoint=args.checkpoint, resume=args.resume,
+            fail_on_divergence=args.fail_on_divergence,
+        )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:
         _write_json(args.json, summary)
@@ -72,6 +76,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         where = f"{b.name}, {b.device}, {args.dtype}"
         print(f"{accs} after {args.iters} iterations in {history.seconds:.1f} s ({where})")
     return 0
+
+
+def _one_line_warnings(show: Any) -> Any:
+    """A ``warnings.showwarning`` that prints xpnet's warnings as one line, like its errors."""
+    from ..errors import XpnetWarning
+
+    def showwarning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, XpnetWarning):
+            show(message, category, *args, **kwargs)
+            return
+        text = str(message).replace("fail_on_divergence=True", "--fail-on-divergence")
+        print(f"xpnet: warning: {text}", file=sys.stderr, flush=True)
+
+    return showwarning
 
 
 def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from ..optim import SGD
 from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
 from .config import TrainConfig
+from .divergence import DivergenceMonitor, lr_hint
 from .history import History
 from .signals import StopRequest, TrainingInterrupted, stop_requests
 from .step import as_optimizer, make_step
@@ -59,6 +60,8 @@ def _checked_data(net: Trainable, data: Any, name: str) -> tuple[Array, Array]:
         )
     x, t = data
     xp = namespace(x, t, next(iter(net.params.values())))  # one library, one device
+    if xp.isdtype(x.dtype, "real floating") and x.dtype != net.dtype:
+        x = xp.astype(x, net.dtype)  # as the network casts its inputs (once, not per batch)
     check_xt(
         xp, x, t,
         input_size=net.input_size, output_size=net.output_size, dtype=net.dtype,
@@ -69,6 +72,8 @@ def _checked_data(net: Trainable, data: Any, name: str) -> tuple[Array, Array]:
 
 class _Run:
     """One training run: its settings, data, mini-batch stream and progress."""
+
+    monitor: DivergenceMonitor | None = None  # set by train()
 
     def __init__(
         self,
@@ -197,24 +202,24 @@ class _Run:
         first = self.progress.iteration - len(values)
         bad = [i for i, value in enumerate(values) if not math.isfinite(value)]
         if bad:
-            lr = getattr(self.optimizer, "lr", None)
-            hint = (
-                f"the learning rate lr={lr:g} is probably too large. "
-                f"Try a smaller one, such as {lr / 10:g}."
-                if isinstance(lr, float)
-                else "the optimizer's steps are probably too large."
-            )
+            hint = lr_hint(getattr(self.optimizer, "lr", None))
             raise TrainingDivergedError(
                 f"The training loss became {values[bad[0]]} at iteration {first + bad[0]}: {hint}"
             )
-        self.progress.history.train_loss.extend(values)
+        self.progress.history.train_loss.extend(float(v) for v in values)
 
     def evaluate(self) -> None:
+        """Measure accuracy (Python floats); then warn, or raise, if the run diverges."""
         h = self.progress.history
         h.eval_iters.append(self.progress.iteration - 1)
         h.train_acc.append(float(self.net.accuracy(self.x, self.t)))
         if self.test_data is not None:
             h.test_acc.append(float(self.net.accuracy(*self.test_data)))
+        if self.monitor is not None:
+            self.monitor.check(
+                h.train_loss, h.train_acc, every=self.every, samples=self.x.shape[0],
+                classes=self.net.output_size, batch_size=self.config.batch_size,
+            )  # fmt: skip
 
     def report(self, bar: Any) -> None:
         h = self.progress.history
@@ -245,6 +250,7 @@ def train(
     verbose: int = 1,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    fail_on_divergence: bool = False,
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
@@ -267,6 +273,12 @@ def train(
         Continue from `checkpoint` if it exists; the result equals that of a
         run that was never interrupted. A finished run continues to a larger
         `iters` as if it had been started with it.
+    fail_on_divergence : bool
+        Raise :class:`~xpnet.errors.TrainingDivergedError` when the run
+        diverges (the loss far above its start for a whole evaluation
+        interval, or accuracy at chance with a loss that does not fall);
+        by default that is one :class:`~xpnet.errors.DivergenceWarning`. See
+        :mod:`xpnet.training.divergence`.
 
     Returns
     -------
@@ -275,7 +287,8 @@ def train(
     Raises
     ------
     TrainingDivergedError
-        When the loss stops being finite; names the iteration.
+        When the loss stops being finite (names the iteration), or the run
+        diverges with ``fail_on_divergence=True``.
     TrainingInterrupted
         (a KeyboardInterrupt) On Ctrl-C, or SIGTERM/SIGHUP while
         checkpointing, after saving the checkpoint.
@@ -296,6 +309,7 @@ def train(
     if resume and path is None:
         raise XpnetValueError("`resume=True` needs a `checkpoint` path to resume from.")
     run = _Run(net, optimizer, config, train_data, test_data)
+    run.monitor = DivergenceMonitor(getattr(optimizer, "lr", None), bool(fail_on_divergence))
     if path is not None:
         remove_stale_temporaries(path)  # left by a run that was killed mid-save
         if resume and path.exists():
