@@ -38,6 +38,7 @@ __all__ = [
     "NONE_MESSAGE",
     "batched_differences",
     "central_differences",
+    "check_step",
     "checked_value",
 ]
 
@@ -48,6 +49,22 @@ NONE_MESSAGE = (
     "`f` returned None: did you forget `return`? `f` must return the function's value "
     "(a number or a 0-d array)."
 )
+
+
+def check_step(xp: ModuleType, x: Any, h: float) -> None:
+    """An error if ``x + h == x`` somewhere: `f` could not see that step (one device sync)."""
+    lost = x + h == x
+    if not bool(xp.any(lost)):
+        return
+    flat = to_numpy(xp.reshape(lost, (-1,))).tolist()
+    i = flat.index(True)
+    where = ", ".join(str(k) for k in _unravel(i, tuple(x.shape)))
+    value = to_numpy(xp.reshape(x, (-1,)))[i]
+    raise XpnetValueError(
+        f"The step h={h:g} vanishes next to x[{where}] = {value} (x + h == x in "
+        f"{x.dtype}), so `f` cannot see it and the derivative would come out 0. "
+        "Use a larger h, or a point of smaller magnitude."
+    )
 
 
 def central_differences(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float) -> Any:
@@ -123,10 +140,10 @@ def _argument_ignored(
     """Every derivative is 0 and f gave f(x) at every perturbed point: it ignores x.
 
     A genuine stationary point (x0**2 + x1**2 at the origin) has a zero
-    gradient too, but there f(x + h e_i) differs from f(x). And where x is so
-    large that ``x + h == x``, no function could see the step.
+    gradient too, but there f(x + h e_i) differs from f(x). Where ``x + h == x``
+    (only gradient_descent lets that through) no function could see the step.
     """
-    if bool(xp.any(grad != 0)) or not bool(xp.any(x + h != x)):
+    if bool(xp.any(grad != 0)) or not bool(xp.all(x + h != x)):
         return False
     at_x = _host_float(checked_value(f(x)))
     return all(_host_float(value) == at_x for value in plus)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ._validation import check_floating, non_negative_int, positive_float
 from .backend import device, namespace
-from .differences import NONE_MESSAGE, batched_differences, central_differences
+from .differences import NONE_MESSAGE, batched_differences, central_differences, check_step
 from .errors import XpnetTypeError, XpnetValueError
 
 __all__ = ["default_step", "gradient_descent", "numerical_diff", "numerical_gradient"]
@@ -196,6 +196,7 @@ def numerical_gradient(
     xp = namespace(x)
     check_floating(xp, x, "x")
     step = default_step(xp, x.dtype) if h is None else positive_float(h, "h")
+    check_step(xp, x, step)
     if batched:
         return batched_differences(xp, f, x, step, chunk_size)
     return central_differences(xp, f, x, step)
@@ -253,7 +254,11 @@ def gradient_descent(
     init_x : array, real floating
         The starting point; it is never modified.
     lr : float
-        The learning rate (step size), finite and positive.
+        The learning rate (step size), finite and positive. One too large
+        makes x grow until the finite-difference step vanishes next to it
+        (``x + h == x``); from there the derivative is 0 and x stops, as in
+        the book (lr=10 stops near -2.6e13). If `f` overflows first, that is
+        an error naming the step and the learning rate.
     step_num : int
         How many steps to take.
     history : bool
@@ -279,11 +284,12 @@ def gradient_descent(
     steps = non_negative_int(step_num, "step_num")
     x = xp.asarray(init_x, copy=True)
     visited = []
+    h = default_step(xp, x.dtype)
     for i in range(steps):
         if history:
             visited.append(x)
         try:
-            grad = numerical_gradient(f, x)
+            grad = central_differences(xp, f, x, h)
         except XpnetValueError as exc:
             if i == 0:
                 raise
