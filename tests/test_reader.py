@@ -16,7 +16,7 @@ from helpers import assert_array, assert_close
 
 import xpnet
 from xpnet.backend import index_dtype, is_writeable, to_numpy
-from xpnet.errors import ProbabilityWarning, XpnetError
+from xpnet.errors import ProbabilityWarning
 
 W_BOOK = [[0.47355232, 0.9977393, 0.84668094], [0.85557411, 0.03563661, 0.69422093]]
 DW_BOOK = [[0.21924763, 0.14356247, -0.36281009], [0.32887144, 0.2153437, -0.54421514]]
