@@ -78,7 +78,7 @@ def _add_train_parser(sub: Any) -> None:
     )  # fmt: skip
     t.add_argument("--plot", default=None, metavar="PATH.png", help="write learning curves")
     t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
-    t.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
 
 def _add_other_parsers(sub: Any) -> None:

@@ -55,7 +55,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
-    with warnings.catch_warnings():
+    from ..errors import XpnetWarning
+
+    with warnings.catch_warnings():  # xpnet's warnings: one line on stderr, like its errors
+        warnings.simplefilter("default", XpnetWarning)
         warnings.showwarning = _one_line_warnings(warnings.showwarning)
         history = train(
             net, (x_train, t_train), test,
