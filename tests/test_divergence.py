@@ -58,7 +58,9 @@ def test_diverging_run_warns_once_with_the_lr_hint(backend) -> None:
         xpnet.train(net, data, iters=60, batch_size=10, lr=300.0, seed=0, verbose=0)
     assert len(caught) == 1, [str(w.message) for w in caught]
     message = str(caught[0].message)
-    assert "the learning rate lr=300 is probably too large. Try a smaller one, such as 30" in message
+    assert (
+        "the learning rate lr=300 is probably too large. Try a smaller one, such as 30" in message
+    )
     assert caught[0].filename == __file__  # it points at the caller's train(...) line
 
 
@@ -77,7 +79,9 @@ def test_a_healthy_run_does_not_warn(backend) -> None:
     net = xpnet.TwoLayerNet(6, 8, 3, weight_init_std=0.5, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        h = xpnet.train(net, data, iters=120, batch_size=10, lr=0.5, seed=0, verbose=0, fail_on_divergence=True)
+        h = xpnet.train(
+            net, data, iters=120, batch_size=10, lr=0.5, seed=0, verbose=0, fail_on_divergence=True
+        )
     assert h.train_acc[-1] > 0.9
 
 
@@ -106,7 +110,9 @@ def test_cli_lr_50_warns_and_fail_on_divergence_exits_1(backend, mnist_dir, caps
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert err.startswith("xpnet: warning: Training is diverging: the loss stayed above"), err
-    assert "lr=50 is probably too large" in err and "--fail-on-divergence to make this an error" in err
+    assert (
+        "lr=50 is probably too large" in err and "--fail-on-divergence to make this an error" in err
+    )
     assert len(err.strip().splitlines()) == 1
     assert main([*argv, "--fail-on-divergence"]) == 1
     assert capsys.readouterr().err.startswith("xpnet: training failed: Training is diverging")
@@ -144,7 +150,10 @@ def test_cli_resume_extends_a_finished_run(backend, mnist_dir, tmp_path, capsys)
     assert main([*base, "--iters", "100", "--json", str(whole)]) == 0
     assert main([*base, "--iters", "30", "--checkpoint", str(ckpt)]) == 0
     part = tmp_path / "part.json"
-    assert main([*base, "--iters", "100", "--checkpoint", str(ckpt), "--resume", "--json", str(part)]) == 0
+    assert (
+        main([*base, "--iters", "100", "--checkpoint", str(ckpt), "--resume", "--json", str(part)])
+        == 0
+    )
     capsys.readouterr()
     a, b = (json.loads(p.read_text())["history"] for p in (whole, part))
     for key in ("train_loss", "eval_iters", "train_acc", "test_acc"):

@@ -116,8 +116,8 @@ def head(x: Array, n: int, /) -> Array:
            [2, 3]])
     """
     namespace(x)
-    _rows(x)
-    return x[: non_negative_int(n, "n"), ...]
+    rows = _rows(x)
+    return x[: min(non_negative_int(n, "n"), rows), ...]  # a stop past the end is not standard
 
 
 def minibatches(
