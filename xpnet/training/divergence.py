@@ -9,10 +9,11 @@ logarithm, and would otherwise end with exit status 0 and a useless network:
   ``L0`` is the loss of iteration 0 — ``xpnet train --lr 50``;
 * **nothing is learnt**: the training accuracy has stayed at chance
   (below ``1/C + 0.05``) at the last :data:`CHANCE_EVALS` evaluations,
-  over at least that many epochs, and the loss of the last interval is on
-  average not below ``L0`` — ``xpnet train --lr 10``. (A learning rate
-  that is too small also leaves the accuracy at chance for a while, but
-  its loss falls: no alarm.)
+  over at least that many epochs and :data:`CHANCE_MIN_ITERS` iterations
+  (shorter runs are too noisy to call), and the loss of the last interval
+  is on average not below ``L0`` — ``xpnet train --lr 10``. (A learning
+  rate that is too small also leaves the accuracy at chance for a while,
+  but its loss falls: no alarm.)
 
 Either gives one :class:`~xpnet.errors.DivergenceWarning` per run, or a
 :class:`~xpnet.errors.TrainingDivergedError` with ``fail_on_divergence=True``.
@@ -35,7 +36,7 @@ from typing import Any
 
 from ..errors import DivergenceWarning, TrainingDivergedError
 
-__all__ = ["CHANCE_EVALS", "WINDOW", "DivergenceMonitor", "lr_hint"]
+__all__ = ["CHANCE_EVALS", "CHANCE_MIN_ITERS", "WINDOW", "DivergenceMonitor", "lr_hint"]
 
 #: The fewest consecutive losses the climbing-loss test looks at.
 WINDOW = 10
@@ -43,6 +44,8 @@ WINDOW = 10
 CHANCE_EVALS = 3
 #: How far above chance (1 / classes) accuracy still counts as chance.
 CHANCE_MARGIN = 0.05
+#: The fewest iterations before accuracy at chance counts.
+CHANCE_MIN_ITERS = 300
 
 _PACKAGE = str(Path(__file__).parents[1])
 
@@ -128,6 +131,7 @@ class DivergenceMonitor:
         if (
             len(evals) == CHANCE_EVALS
             and epochs >= CHANCE_EVALS
+            and len(losses) > CHANCE_MIN_ITERS
             and max(evals) < chance + CHANCE_MARGIN
             and sum(recent) / len(recent) >= start
         ):
