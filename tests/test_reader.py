@@ -103,27 +103,34 @@ def test_read_only_numpy_array_is_an_error_naming_the_cause() -> None:
     np.testing.assert_array_equal(W, np.array(W_BOOK))
 
 
-def test_torch_tensor_that_requires_grad_is_left_as_it_was() -> None:
-    """An nn.Parameter: no autograd error, no tape, requires_grad/.grad/_version unchanged."""
+def test_torch_tensor_that_requires_grad_is_left_as_it_was(backend) -> None:
+    """An nn.Parameter: no autograd error, no tape, requires_grad/.grad/_version unchanged.
+
+    On the torch backend's device (a GPU in scripts/gpu_check.sh), else on the CPU.
+    """
     torch = pytest.importorskip("torch")
-    W = torch.nn.Parameter(torch.tensor(W_BOOK, dtype=torch.float64))
-    x = torch.tensor([0.6, 0.9], dtype=torch.float64)
-    t = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    dev = backend.device if backend.name == "torch" else "cpu"
+    f64 = torch.float64
+
+    def tensor(values):
+        return torch.tensor(values, dtype=f64, device=dev)
+
+    W = torch.nn.Parameter(tensor(W_BOOK))
+    x, t = tensor([0.6, 0.9]), tensor([0.0, 0.0, 1.0])
     net = xpnet.SimpleNet(W)
     loss = net.loss(x, t)  # a graph that saved W, backpropagated after the perturbations
     W.grad = torch.full_like(W, 7.0)
     version = W._version
     dW = xpnet.numerical_gradient(lambda w: net.loss(x, t), W)
-    np.testing.assert_allclose(dW.numpy(), DW_BOOK, rtol=1e-6)
-    assert not dW.requires_grad and dW.grad_fn is None
+    np.testing.assert_allclose(to_numpy(dW), DW_BOOK, rtol=1e-6)
+    assert not dW.requires_grad and dW.grad_fn is None and dW.device == W.device
     assert W.requires_grad and W.is_leaf and W._version == version
     assert torch.equal(W.grad, torch.full_like(W, 7.0))
-    assert torch.equal(W.detach(), torch.tensor(W_BOOK, dtype=torch.float64))
+    assert torch.equal(W.detach(), tensor(W_BOOK))
     loss.backward()  # the saved graph is intact: W's version did not change
-    analytic = W.grad - 7.0
-    np.testing.assert_allclose(analytic.numpy(), DW_BOOK, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(W.grad - 7.0), DW_BOOK, rtol=1e-6)
     dW = xpnet.numerical_gradient(net.loss, x, t, wrt="W")  # the explicit form, too
-    np.testing.assert_allclose(dW.numpy(), DW_BOOK, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(dW), DW_BOOK, rtol=1e-6)
     assert net.W is W and W._version == version
 
 

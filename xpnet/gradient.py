@@ -113,10 +113,10 @@ def numerical_gradient(
     * ``numerical_gradient(f, x)``: `f` is a function of `x`.
     * ``numerical_gradient(net.loss, x, t, wrt="W1")``: the gradient of
       ``net.loss(x, t)`` with respect to the network's parameter ``W1``
-      (``net.params["W1"]``, else the attribute ``net.W1``). The perturbed
-      values are put in the network's place for each call and the original
-      array is put back, so this works on every backend, JAX included, and
-      never changes the array.
+      (``net.params["W1"]``, else the attribute ``net.W1``). Each perturbed
+      value is put in the network's place for the call and the original
+      array is put back afterwards, so this works on every backend, JAX
+      included, whether or not the array can be changed.
 
     Parameters
     ----------
@@ -182,6 +182,16 @@ def numerical_gradient(
     >>> numerical_gradient(f, np.array([[1.0, 2.0], [3.0, 4.0]]), batched=True).round(6)
     array([[2., 4.],
            [6., 8.]])
+
+    The explicit form, for the chapter's SimpleNet:
+
+    >>> from xpnet import SimpleNet
+    >>> net = SimpleNet(np.array([[0.47355232, 0.9977393, 0.84668094],
+    ...                           [0.85557411, 0.03563661, 0.69422093]]))
+    >>> x, t = np.array([0.6, 0.9]), np.array([0.0, 0.0, 1.0])
+    >>> numerical_gradient(net.loss, x, t, wrt="W").round(3)
+    array([[ 0.219,  0.144, -0.363],
+           [ 0.329,  0.215, -0.544]])
     """
     if wrt is not None:
         if batched:
