@@ -97,13 +97,13 @@ def test_own_loop_is_xpnet_train(backend) -> None:
     t = xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(5, 6, 3, weight_init_std=0.5, seed=0)
     losses = []
-    for x_batch, t_batch in xpnet.minibatches(x, t, batch_size=9, iters=40, seed=2):
+    for x_batch, t_batch in xpnet.minibatches(x, t, batch_size=9, iters=20, seed=2):
         losses.append(float(net.loss(x_batch, t_batch)))
         grad = net.gradient(x_batch, t_batch)
         for key in ("W1", "b1", "W2", "b2"):
             net.params[key] = net.params[key] - 0.5 * grad[key]
     reference = xpnet.TwoLayerNet(5, 6, 3, weight_init_std=0.5, seed=0)
-    h = xpnet.train(reference, (x, t), iters=40, batch_size=9, lr=0.5, seed=2, verbose=0)
+    h = xpnet.train(reference, (x, t), iters=20, batch_size=9, lr=0.5, seed=2, verbose=0)
     assert losses == h.train_loss
     for key, value in reference.params.items():
         np.testing.assert_array_equal(to_numpy(net.params[key]), to_numpy(value))
