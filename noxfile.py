@@ -16,7 +16,7 @@ TORCH = os.environ.get("XPNET_TORCH_PIN", "torch==2.13.0")
 PYTEST = ("pytest", "tests", "xpnet")
 
 
-def _run_tests(session: nox.Session, extras: str, *deps: str, env: dict[str, str]) -> None:
+def _run_tests(session: nox.Session, extras: str, *deps: str, env: dict[str, str | None]) -> None:
     session.install("-e", f".[test{extras}]", *deps)
     session.run(*PYTEST, *session.posargs, env=env)
 
@@ -53,8 +53,8 @@ def tests_torch(session: nox.Session, default_dtype: str) -> None:
 
 @nox.session(name="tests-jax")
 def tests_jax(session: nox.Session) -> None:
-    """Run the tests on JAX (CPU) with float64 enabled."""
-    env = {"XPNET_BACKEND": "jax", "XPNET_DEVICE": "cpu", "JAX_ENABLE_X64": "1"}
+    """Run the tests on JAX (CPU) as a user would: JAX_ENABLE_X64 unset (xpnet turns x64 on)."""
+    env = {"XPNET_BACKEND": "jax", "XPNET_DEVICE": "cpu", "JAX_ENABLE_X64": None}
     _run_tests(session, ",jax", env=env)
 
 

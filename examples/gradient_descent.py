@@ -20,9 +20,9 @@ def main() -> None:
     args = p.parse_args()
 
     with xpnet.use_backend(args.backend):
-        init = xpnet.asarray([-3.0, 4.0])
+        init = xpnet.asarray([-3.0, 4.0], dtype="float64")  # the book's numbers are float64
         for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):
-            grad = xpnet.numerical_gradient(function_2, xpnet.asarray(point))
+            grad = xpnet.numerical_gradient(function_2, xpnet.asarray(point, dtype="float64"))
             print(f"gradient at {point}: {xpnet.to_numpy(grad).round(6)}")
         for lr in (0.1, 10.0, 1e-10):
             x = xpnet.gradient_descent(function_2, init, lr=lr, step_num=100)

@@ -25,9 +25,11 @@ def main() -> None:
         t = xpnet.asarray([0.0, 0.0, 1.0], dtype="float32")
         print("scores:", xpnet.to_numpy(net.predict(x)))
         print("loss:  ", float(net.loss(x, t)))
-        # f uses its argument, so this works on immutable arrays (JAX) too;
-        # on NumPy the chapter's `lambda w: net.loss(x, t)` works as well.
-        dW = xpnet.numerical_gradient(lambda w: xpnet.SimpleNet(w).loss(x, t), net.W)
+        # The gradient of net.loss(x, t) with respect to net.W: xpnet puts the
+        # perturbed values in the network's place, so this works on every backend.
+        # The chapter's `numerical_gradient(lambda w: net.loss(x, t), net.W)` works
+        # where W can be changed in place, and is an error saying so on JAX.
+        dW = xpnet.numerical_gradient(net.loss, x, t, wrt="W")
         print("dW:\n", xpnet.to_numpy(dW))
 
 

@@ -20,24 +20,28 @@ ALLOWED: dict[str, set[str]] = {
     "_memory": {"errors"},
     "backend": {"_typing", "_validation", "_memory", "errors"},
     "random": {"_typing", "_validation", "errors", "backend"},
+    "batching": {"_typing", "_validation", "errors", "backend", "random"},
     "functions": {"_typing", "_validation", "errors", "backend"},
-    "gradient": {"_typing", "_validation", "errors", "backend"},
+    "differences": {"_typing", "_validation", "errors", "backend"},
+    "gradient": {"_typing", "_validation", "errors", "backend", "differences"},
     "layers": {"_typing", "_validation", "errors", "backend", "functions"},
     "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
     "optim": {"_typing", "_validation", "errors", "backend"},
-    "checking": {"_typing", "_validation", "errors", "backend", "gradient"},
+    "checking": {"_typing", "_validation", "errors", "backend", "gradient", "differences"},
     "nets": {
         "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "functions",
-        "gradient", "layers", "numgrad",
+        "differences", "gradient", "layers", "numgrad",
     },
     "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
     "training": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
     },
-    "plot": {"_typing", "_validation", "_io", "errors", "backend", "gradient", "training"},
+    "plot": {
+        "_typing", "_validation", "_io", "errors", "backend", "differences", "gradient", "training",
+    },
     "cli": {
-        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "checking", "nets",
-        "datasets", "training", "plot", "optim",
+        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
+        "checking", "nets", "datasets", "training", "plot", "optim", "differences", "batching",
     },
 }  # fmt: skip
 #: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.

@@ -132,9 +132,12 @@ def test_asarray_and_to_numpy_round_trip(backend: bk.Backend, dtype_name: str) -
 
 
 def test_asarray_default_float_dtype(backend: bk.Backend) -> None:
+    """Python floats get xpnet's default float32; a NumPy array keeps its float64."""
     x = xpnet.asarray([0.5, 1.5])
+    assert_array(x, backend=backend, dtype=backend.xp.float32, shape=(2,))
+    typed = xpnet.asarray(np.array([0.5, 1.5]))
     expected = "float64" if bk.float64_available(backend) else "float32"
-    assert_array(x, backend=backend, dtype=getattr(backend.xp, expected), shape=(2,))
+    assert_array(typed, backend=backend, dtype=getattr(backend.xp, expected), shape=(2,))
 
 
 @pytest.mark.reliability("bad input")

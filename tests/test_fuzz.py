@@ -40,6 +40,8 @@ def expect_clean_failure(call, *names: str) -> None:
 fuzz = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# Random `y` are not probabilities; that warning is tested in tests/test_reader.py.
+@pytest.mark.filterwarnings("ignore::xpnet.errors.ProbabilityWarning")
 @pytest.mark.reliability("bad input (fuzzed)")
 @fuzz
 @given(

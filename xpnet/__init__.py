@@ -21,10 +21,12 @@ from .backend import (
     Backend,
     asarray,
     get_backend,
+    namespace,
     set_backend,
     to_numpy,
     use_backend,
 )
+from .batching import head, minibatches, take_rows
 from .checking import gradcheck
 from .datasets import load_mnist
 from .functions import (
@@ -57,10 +59,13 @@ __all__ = [
     "get_backend",
     "gradcheck",
     "gradient_descent",
+    "head",
     "identity_function",
     "layers",
     "load_mnist",
     "mean_squared_error",
+    "minibatches",
+    "namespace",
     "numerical_diff",
     "numerical_gradient",
     "random",
@@ -69,6 +74,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "step_function",
+    "take_rows",
     "to_numpy",
     "train",
     "use_backend",

@@ -24,12 +24,15 @@ __all__ = [
     "CheckpointError",
     "DataError",
     "DeviceNotAvailableError",
+    "DivergenceWarning",
     "NotInstalledError",
     "OutputError",
+    "ProbabilityWarning",
     "TrainingDivergedError",
     "XpnetError",
     "XpnetTypeError",
     "XpnetValueError",
+    "XpnetWarning",
 ]
 
 
@@ -71,3 +74,15 @@ class OutputError(XpnetError, OSError):
 
 class TrainingDivergedError(XpnetError, FloatingPointError):
     """The training loss stopped being finite (or the run diverged)."""
+
+
+class XpnetWarning(UserWarning):
+    """Base class of the warnings xpnet gives (filter them with this class)."""
+
+
+class ProbabilityWarning(XpnetWarning):
+    """A loss that expects probabilities received values that are not (use softmax)."""
+
+
+class DivergenceWarning(XpnetWarning):
+    """Training is diverging: the loss climbs far above its start, or accuracy stays at chance."""

@@ -6,6 +6,11 @@ same library, device and dtype. All follow one signature, ``f(x, /, *, xp=None)`
 looking it up; the arguments are checked either way. Losses return a 0-d array, not a Python float,
 so nothing is read back from a GPU until you ask (``float(loss)``).
 
+Inputs must be arrays (``xpnet.asarray(...)``), with one exception: the
+targets `t` of the losses may be Python data (a label ``2``, a list of
+labels, one-hot rows), which is put on `y`'s device (integers as the
+backend's index dtype, floats in `y`'s dtype).
+
 Examples
 --------
 >>> import numpy as np
@@ -18,12 +23,14 @@ Examples
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from typing import Any
 
 from ._typing import Array, Namespace
 from ._validation import check_floating, check_labels, shape_str
 from .backend import device, index_dtype, namespace
-from .errors import XpnetValueError
+from .errors import ProbabilityWarning, XpnetTypeError, XpnetValueError
 
 __all__ = [
     "LOG_EPS",
@@ -115,6 +122,13 @@ def softmax(x: Array, /, axis: int = -1, *, xp: Namespace | None = None) -> Arra
     """
     xp = namespace(x) if xp is None else xp
     check_floating(xp, x, "x")
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise XpnetTypeError(f"`axis` must be an int. Received: {axis!r} ({type(axis).__name__}).")
+    if x.ndim and not -x.ndim <= axis < x.ndim:
+        raise XpnetValueError(
+            f"`axis` must be in [{-x.ndim}, {x.ndim}) for `x` of shape {shape_str(x)}. "
+            f"Received: axis={axis}."
+        )
     if x.ndim == 0 or x.shape[axis] == 0:
         raise XpnetValueError(
             f"`x` needs at least one entry along axis {axis} to normalise over. "
@@ -160,6 +174,50 @@ def _check_outputs(xp: Namespace, y: Array) -> None:
         )
 
 
+def _python_kind(obj: Any) -> str:
+    """'int' or 'float' for (nested lists of) Python numbers; else a TypeError."""
+    if isinstance(obj, list | tuple):
+        kinds = {_python_kind(item) for item in obj}
+        return "float" if "float" in kinds else "int"
+    if isinstance(obj, bool) or not isinstance(obj, numbers.Real):
+        raise XpnetTypeError(
+            "`t` must be an array, a label (int), or a list of labels or one-hot rows. "
+            f"Received: {obj!r} ({type(obj).__name__})."
+        )
+    return "int" if isinstance(obj, numbers.Integral) else "float"
+
+
+def _targets(xp: Namespace, y: Array, t: Any) -> Array:
+    """`t` as an array of `y`'s library and device; Python labels and one-hot rows converted."""
+    if hasattr(t, "shape"):
+        namespace(y, t)  # one library, one device
+        return t
+    dev = device(y)
+    kind = _python_kind(t)
+    dtype = index_dtype(xp, dev) if kind == "int" else y.dtype
+    return xp.asarray(t, dtype=dtype, device=dev)
+
+
+def _warn_unless_probabilities(xp: Namespace, y: Array) -> None:
+    """Warn, naming softmax, when `y` has negative entries or rows not summing to 1 (one sync)."""
+    sums = xp.sum(y, axis=-1)
+    tol = max(1e-3, 4 * y.shape[-1] * float(xp.finfo(y.dtype).eps))
+    negative, off = xp.any(y < 0), xp.any(xp.abs(sums - 1) > tol)
+    if not bool(negative | off):
+        return
+    if bool(negative):
+        what = f"its smallest entry is {float(xp.min(y)):.4g}"
+    else:
+        low, high = float(xp.min(sums)), float(xp.max(sums))
+        what = f"its rows sum to between {low:.4g} and {high:.4g}, not 1"
+    warnings.warn(
+        f"cross_entropy_error: `y` is not a probability distribution: {what}. Pass the "
+        "softmax of the scores, cross_entropy_error(softmax(scores), t), not the scores.",
+        ProbabilityWarning,
+        stacklevel=3,
+    )
+
+
 def _as_batch(xp: Namespace, y: Array, t: Array) -> tuple[Array, Array, bool]:
     """Validate (y, t) and return them as a batch, and whether `t` is labels."""
     _check_outputs(xp, y)
@@ -198,7 +256,8 @@ def mean_squared_error(y: Array, t: Array, /, *, xp: Namespace | None = None) ->
     >>> round(float(mean_squared_error(y, t)), 4)
     0.5975
     """
-    xp = namespace(y, t) if xp is None else xp
+    xp = namespace(y) if xp is None else xp
+    t = _targets(xp, y, t)
     _check_outputs(xp, y)
     if t.shape != y.shape:
         raise XpnetValueError(
@@ -215,10 +274,13 @@ def cross_entropy_error(y: Array, t: Array, /, *, xp: Namespace | None = None) -
     Parameters
     ----------
     y : array of shape (C,) or (N, C), real floating
-        Predicted probabilities (softmax output).
-    t : array
+        Predicted probabilities (softmax output). Negative entries, or rows
+        that do not sum to 1, give a :class:`~xpnet.errors.ProbabilityWarning`
+        naming softmax (the check reads one boolean back from the device).
+    t : array, int or list
         One-hot targets with the shape of `y`, or integer class labels of
-        shape () for one sample or (N,) for a batch.
+        shape () for one sample or (N,) for a batch. Python data is accepted
+        (``cross_entropy_error(y, 2)``) and put on `y`'s device.
 
     Returns
     -------
@@ -239,8 +301,10 @@ def cross_entropy_error(y: Array, t: Array, /, *, xp: Namespace | None = None) -
     >>> round(float(cross_entropy_error(y, np.array([7]))), 4)
     2.3026
     """
-    xp = namespace(y, t) if xp is None else xp
+    xp = namespace(y) if xp is None else xp
+    t = _targets(xp, y, t)
     y, t, labels = _as_batch(xp, y, t)
+    _warn_unless_probabilities(xp, y)
     if not labels:
         return -xp.sum(xp.astype(t, y.dtype) * xp.log(y + LOG_EPS)) / y.shape[0]
     check_labels(xp, t, y.shape[-1])

@@ -14,18 +14,16 @@ array([-6.11110793e-10,  8.14814391e-10])
 
 from __future__ import annotations
 
-import itertools
-import math
-import warnings
+import numbers
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import array_api_extra as xpx
-
-from ._validation import check_floating, non_negative_int, positive_int
-from .backend import device, is_writeable, namespace
-from .errors import XpnetValueError
+from ._validation import check_floating, non_negative_int, positive_float
+from .backend import device, namespace
+from .differences import NONE_MESSAGE, batched_differences, central_differences, check_step
+from .errors import XpnetTypeError, XpnetValueError
 
 __all__ = ["default_step", "gradient_descent", "numerical_diff", "numerical_gradient"]
 
@@ -48,15 +46,29 @@ def default_step(xp: ModuleType, dtype: Any) -> float:
     >>> default_step(xp, xp.float64), round(default_step(xp, xp.float32), 4)
     (0.0001, 0.0049)
     """
-    return max(1e-4, float(xp.finfo(dtype).eps) ** (1 / 3))
+    return _step(float(xp.finfo(dtype).eps))
 
 
-def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
+def _step(eps: float) -> float:
+    return max(1e-4, eps ** (1 / 3))
+
+
+def numerical_diff(f: Callable[[Any], Any], x: Any, h: float | None = None) -> Any:
     """The derivative of `f` at `x` by central difference: ``(f(x+h) - f(x-h)) / 2h``.
 
     The central difference is exact for quadratics and its error shrinks as
     ``h**2``; the forward difference ``(f(x+h) - f(x)) / h`` only as ``h``.
     A step as small as 1e-50 fails outright: ``x + 1e-50 == x`` in float64.
+
+    Parameters
+    ----------
+    f : callable
+        A function of one number (or, element by element, of an array).
+    x : float or real floating array
+        Where to differentiate. Python numbers count as float64.
+    h : float, optional
+        The step; None picks one for `x`'s dtype, as :func:`numerical_gradient`
+        does (1e-4 for float64, 4.9e-3 for float32; see :func:`default_step`).
 
     Examples
     --------
@@ -65,18 +77,29 @@ def numerical_diff(f: Callable[[Any], Any], x: Any, h: float = 1e-4) -> Any:
     >>> round(numerical_diff(function_1, 5.0), 10), round(numerical_diff(function_1, 10.0), 10)
     (0.2, 0.3)
     """
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
-#: Default memory for the stacked points of ``numerical_gradient(batched=True)``.
-BATCH_BUDGET_BYTES = 64 * 2**20
+    if hasattr(x, "dtype"):
+        xp = namespace(x)
+        check_floating(xp, x, "x")
+        step = default_step(xp, x.dtype)
+    elif isinstance(x, numbers.Real) and not isinstance(x, bool):
+        step = _step(sys.float_info.epsilon)
+    else:
+        raise XpnetTypeError(
+            f"`x` must be a number or a real floating array. Received: {x!r} ({type(x).__name__})."
+        )
+    step = step if h is None else positive_float(h, "h")
+    plus, minus = f(x + step), f(x - step)
+    if plus is None or minus is None:
+        raise XpnetTypeError(NONE_MESSAGE)
+    return (plus - minus) / (2 * step)
 
 
 def numerical_gradient(
-    f: Callable[[Any], Any],
+    f: Callable[..., Any],
     x: Any,
+    *args: Any,
     h: float | None = None,
-    *,
+    wrt: str | None = None,
     batched: bool = False,
     chunk_size: int | None = None,
 ) -> Any:
@@ -85,16 +108,32 @@ def numerical_gradient(
     ``grad[i] = (f(x + h e_i) - f(x - h e_i)) / 2h`` for every element ``i``
     of `x`, which may have any number of dimensions.
 
+    Two forms:
+
+    * ``numerical_gradient(f, x)``: `f` is a function of `x`.
+    * ``numerical_gradient(net.loss, x, t, wrt="W1")``: the gradient of
+      ``net.loss(x, t)`` with respect to the network's parameter ``W1``
+      (``net.params["W1"]``, else the attribute ``net.W1``). Each perturbed
+      value is put in the network's place for the call and the original
+      array is put back afterwards, so this works on every backend, JAX
+      included, whether or not the array can be changed.
+
     Parameters
     ----------
     f : callable
-        Maps an array shaped like `x` to a scalar (a 0-d array or a float).
+        Maps an array shaped like `x` to a scalar (a 0-d array or a number).
         With ``batched=True``, maps a stack of B points, shape
-        ``(B, *x.shape)``, to their B values, shape ``(B,)``.
+        ``(B, *x.shape)``, to their B values, shape ``(B,)``. With `wrt`, a
+        bound method (``net.loss``) called as ``f(x, *args)``.
     x : array, real floating
-        Where to differentiate.
+        Where to differentiate; with `wrt`, the first argument of `f`.
+    *args
+        With `wrt` only: the further arguments of `f`.
     h : float, optional
-        The step; None picks one for `x`'s dtype (see :func:`default_step`).
+        The step; None picks one for the dtype (see :func:`default_step`).
+    wrt : str, optional
+        The name of the parameter of ``f.__self__`` to differentiate with
+        respect to.
     batched : bool
         Evaluate many perturbed points per call of `f`: the points
         ``x + h e_i`` and ``x - h e_i`` of a chunk of elements are stacked
@@ -107,16 +146,28 @@ def numerical_gradient(
 
     Returns
     -------
-    array shaped like `x`, in its library, device and dtype.
+    array shaped like `x` (with `wrt`, like the parameter), in its library,
+    device and dtype.
+
+    Raises
+    ------
+    XpnetTypeError, XpnetValueError
+        When `f` returns None, a non-scalar or a non-finite value; when `x`
+        cannot be changed in place and `f` ignores its argument (see Notes).
 
     Notes
     -----
-    On writable arrays (NumPy, CuPy, PyTorch, array-api-strict), `x` itself is
-    perturbed one element at a time, so ``f = lambda W: net.loss(x, t)`` works
-    as in the chapter even though it ignores its argument. Every element is
-    restored bit for bit afterwards, also when `f` raises. Immutable arrays
-    (JAX) cannot be perturbed in place: `f` gets perturbed copies and must use
-    its argument; a warning says so when every component comes out zero.
+    One rule on every backend: `f` is always called with `x`, and when `x`
+    can be changed in place (NumPy, CuPy, PyTorch — tensors that require
+    grad included — and array-api-strict), `x` itself is perturbed one
+    element at a time, so ``f = lambda W: net.loss(x, t)`` works as in the
+    chapter even though it ignores its argument. Every element is restored
+    bit for bit afterwards, also when `f` raises; nothing is recorded for
+    automatic differentiation, and a tensor's ``requires_grad``, ``.grad`` and
+    version counter are left as they were. When `x` cannot be changed (JAX
+    arrays, read-only NumPy arrays), `f` gets perturbed copies; if it ignores
+    them, so that every partial derivative comes out 0, that is an error
+    naming the fixes, never a silently zero gradient.
 
     Examples
     --------
@@ -131,110 +182,70 @@ def numerical_gradient(
     >>> numerical_gradient(f, np.array([[1.0, 2.0], [3.0, 4.0]]), batched=True).round(6)
     array([[2., 4.],
            [6., 8.]])
+
+    The explicit form, for the chapter's SimpleNet:
+
+    >>> from xpnet import SimpleNet
+    >>> net = SimpleNet(np.array([[0.47355232, 0.9977393, 0.84668094],
+    ...                           [0.85557411, 0.03563661, 0.69422093]]))
+    >>> x, t = np.array([0.6, 0.9]), np.array([0.0, 0.0, 1.0])
+    >>> numerical_gradient(net.loss, x, t, wrt="W").round(3)
+    array([[ 0.219,  0.144, -0.363],
+           [ 0.329,  0.215, -0.544]])
     """
+    if wrt is not None:
+        if batched:
+            raise XpnetValueError("`wrt` and `batched=True` cannot be combined.")
+        return _gradient_wrt(f, (x, *args), wrt, h)
+    if args:
+        raise XpnetTypeError(
+            f"numerical_gradient(f, x) takes one array; {len(args)} more positional "
+            "argument(s) given. Pass the step as h=...; extra arguments of `f` go with "
+            "the explicit form numerical_gradient(net.loss, x, t, wrt='W1')."
+        )
     xp = namespace(x)
     check_floating(xp, x, "x")
-    step = default_step(xp, x.dtype) if h is None else float(h)
+    step = default_step(xp, x.dtype) if h is None else positive_float(h, "h")
+    check_step(xp, x, step)
     if batched:
-        return _batched(xp, f, x, step, chunk_size)
-    plus_values: list[Any] = []
-    if is_writeable(x):
-        parts = _perturb_in_place(xp, f, x, step)
-    else:
-        parts = _perturb_copies(xp, f, x, step, plus_values)
-    if not parts:
-        return xp.zeros_like(x)
-    grad = xp.reshape(xp.stack(parts), x.shape)
-    if plus_values and _argument_ignored(xp, f, x, step, grad, plus_values):
-        warnings.warn(
-            "numerical_gradient: every partial derivative is exactly 0. The array is "
-            "immutable (e.g. JAX), so `f` is called with perturbed copies of `x`; "
-            "if `f` ignores its argument (as in `lambda W: net.loss(x, t)`), "
-            "it never sees the perturbation. Make `f` use its argument.",
-            RuntimeWarning,
-            stacklevel=2,
+        return batched_differences(xp, f, x, step, chunk_size)
+    return central_differences(xp, f, x, step)
+
+
+def _gradient_wrt(f: Callable[..., Any], args: tuple[Any, ...], wrt: str, h: Any) -> Any:
+    """``numerical_gradient(net.loss, x, t, wrt="W1")``: put perturbed values in net's place."""
+    owner = getattr(f, "__self__", None)
+    if owner is None:
+        raise XpnetTypeError(
+            "`wrt` needs a bound method whose object holds the parameter, such as `net.loss`. "
+            f"Received: {f!r}."
         )
-    return grad
+    params = getattr(owner, "params", None)
+    in_params = isinstance(params, dict) and isinstance(wrt, str) and wrt in params
+    if not in_params and not (isinstance(wrt, str) and hasattr(getattr(owner, wrt, None), "shape")):
+        names = sorted(params) if isinstance(params, dict) else []
+        names += [k for k, v in vars(owner).items() if hasattr(v, "shape")]
+        raise XpnetValueError(
+            f"`wrt` must name a parameter of {type(owner).__name__}: "
+            f"{', '.join(repr(n) for n in names) or 'it has none'}. Received: {wrt!r}."
+        )
 
+    def put(value: Any) -> None:
+        if in_params:
+            params[wrt] = value  # type: ignore[index]
+        else:
+            setattr(owner, wrt, value)
 
-def _argument_ignored(
-    xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float, grad: Any, plus_values: list[Any]
-) -> bool:
-    """Every derivative is 0 and f gave f(x) at every perturbed point: it ignores x.
+    original = params[wrt] if in_params else getattr(owner, wrt)  # type: ignore[index]
 
-    A genuine stationary point (x0**2 + x1**2 at the origin) has a zero
-    gradient too, but there f(x + h e_i) differs from f(x). And where x is so
-    large that ``x + h == x``, no function could see the step.
-    """
-    if bool(xp.any(grad != 0)) or not bool(xp.any(x + h != x)):
-        return False
-    at_x = _scalar(xp, f(x), x)
-    return all(bool(_scalar(xp, value, x) == at_x) for value in plus_values)
-
-
-def _scalar(xp: ModuleType, value: Any, like: Any) -> Any:
-    """`value` (a float or 0-d array) as a 0-d array of `like`'s dtype and device."""
-    return xp.asarray(value, dtype=like.dtype, device=device(like))
-
-
-def _perturb_in_place(xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float) -> list[Any]:
-    parts = []
-    for index in itertools.product(*(range(n) for n in x.shape)):
-        original = xp.asarray(x[index], copy=True)  # x[index] may be a view
+    def at(value: Any) -> Any:
+        put(value)
         try:
-            x[index] = original + h
-            f_plus = f(x)
-            x[index] = original - h
-            f_minus = f(x)
+            return f(*args)
         finally:
-            x[index] = original
-        parts.append(_scalar(xp, (f_plus - f_minus) / (2 * h), x))
-    return parts
+            put(original)
 
-
-def _perturb_copies(
-    xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float, plus_values: list[Any]
-) -> list[Any]:
-    """Differences from perturbed copies; the values f(x + h e_i) go to `plus_values`."""
-    flat = xp.reshape(x, (-1,))
-    parts = []
-    for i in range(flat.shape[0]):
-        f_plus = f(xp.reshape(xpx.at(flat, i).add(h, copy=True), x.shape))
-        f_minus = f(xp.reshape(xpx.at(flat, i).subtract(h, copy=True), x.shape))
-        plus_values.append(f_plus)
-        parts.append(_scalar(xp, (f_plus - f_minus) / (2 * h), x))
-    return parts
-
-
-def _batched(
-    xp: ModuleType, f: Callable[[Any], Any], x: Any, h: float, chunk_size: int | None
-) -> Any:
-    """Central differences with the perturbed points stacked along a leading axis."""
-    n = math.prod(x.shape)
-    if chunk_size is None:
-        itemsize = xp.finfo(x.dtype).bits // 8
-        chunk_size = max(1, BATCH_BUDGET_BYTES // (2 * max(n, 1) * itemsize))
-    else:
-        chunk_size = positive_int(chunk_size, "chunk_size")
-    dev = device(x)
-    flat = xp.reshape(x, (1, n))
-    positions = xp.arange(n, device=dev)
-    parts = []
-    for start in range(0, n, chunk_size):
-        rows = xp.arange(start, min(start + chunk_size, n), device=dev)
-        step = xp.astype(rows[:, None] == positions[None, :], x.dtype) * h  # h on the diagonal
-        points = xp.concat([flat + step, flat - step], axis=0)
-        values = f(xp.reshape(points, (points.shape[0], *x.shape)))
-        if tuple(values.shape) != (points.shape[0],):
-            raise XpnetValueError(
-                f"With batched=True, `f` must map points of shape (B, *x.shape) to values of "
-                f"shape (B,). Received: {tuple(values.shape)} for B={points.shape[0]}."
-            )
-        b = rows.shape[0]
-        parts.append(xp.astype((values[:b] - values[b:]) / (2 * h), x.dtype))
-    if not parts:
-        return xp.zeros_like(x)
-    return xp.reshape(xp.concat(parts), x.shape)
+    return numerical_gradient(at, original, h=h)
 
 
 def gradient_descent(
@@ -253,7 +264,11 @@ def gradient_descent(
     init_x : array, real floating
         The starting point; it is never modified.
     lr : float
-        The learning rate (step size).
+        The learning rate (step size), finite and positive. One too large
+        makes x grow until the finite-difference step vanishes next to it
+        (``x + h == x``); from there the derivative is 0 and x stops, as in
+        the book (lr=10 stops near -2.6e13). If `f` overflows first, that is
+        an error naming the step and the learning rate.
     step_num : int
         How many steps to take.
     history : bool
@@ -275,13 +290,24 @@ def gradient_descent(
     """
     xp = namespace(init_x)
     check_floating(xp, init_x, "init_x")
+    lr = positive_float(lr, "lr")
     steps = non_negative_int(step_num, "step_num")
     x = xp.asarray(init_x, copy=True)
     visited = []
-    for _ in range(steps):
+    h = default_step(xp, x.dtype)
+    for i in range(steps):
         if history:
             visited.append(x)
-        x = x - lr * numerical_gradient(f, x)
+        try:
+            grad = central_differences(xp, f, x, h)
+        except XpnetValueError as exc:
+            if i == 0:
+                raise
+            raise XpnetValueError(
+                f"gradient_descent, step {i}: {exc} The steps grew without bound: "
+                f"lr={lr:g} is probably too large."
+            ) from None
+        x = x - lr * grad
     if not history:
         return x
     if not visited:

@@ -23,7 +23,9 @@ Examples
 """
 
 from ._arrays import (
+    DEFAULT_FLOAT,
     asarray,
+    backend_of,
     check_memory,
     device,
     float64_available,
@@ -31,6 +33,8 @@ from ._arrays import (
     is_writeable,
     library_of,
     namespace,
+    perturbation,
+    read_only_reason,
     resolve_dtype,
     to_numpy,
 )
@@ -39,6 +43,7 @@ from ._backends import (
     Backend,
     available_devices,
     get_backend,
+    library_notes,
     resolve_backend,
     set_backend,
     use_backend,
@@ -47,9 +52,11 @@ from ._dtypes import dtype_name, index_dtype
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_FLOAT",
     "Backend",
     "asarray",
     "available_devices",
+    "backend_of",
     "check_memory",
     "device",
     "dtype_name",
@@ -58,8 +65,11 @@ __all__ = [
     "get_backend",
     "index_dtype",
     "is_writeable",
+    "library_notes",
     "library_of",
     "namespace",
+    "perturbation",
+    "read_only_reason",
     "resolve_backend",
     "resolve_dtype",
     "set_backend",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import array_api_compat
@@ -14,10 +15,13 @@ from .._typing import Array, Device, Namespace
 from ..errors import XpnetTypeError, XpnetValueError
 from ._backends import Backend, resolve_backend
 from ._dtypes import NEEDS_64BIT, lookup_dtype
+from ._library import plain_perturbation
 from ._registry import LIBRARIES
 
 __all__ = [
+    "DEFAULT_FLOAT",
     "asarray",
+    "backend_of",
     "check_memory",
     "device",
     "float64_available",
@@ -25,9 +29,16 @@ __all__ = [
     "is_writeable",
     "library_of",
     "namespace",
+    "perturbation",
+    "read_only_reason",
     "resolve_dtype",
     "to_numpy",
 ]
+
+#: xpnet's one default floating dtype: what everything that creates floating
+#: arrays without being told a dtype makes (asarray of Python numbers,
+#: xpnet.random, networks, load_mnist). Arrays that have a dtype keep it.
+DEFAULT_FLOAT = "float32"
 
 
 def library_of(x: Any) -> str:
@@ -93,9 +104,52 @@ def device(x: Array) -> Device:
     return array_api_compat.device(x)
 
 
+def backend_of(x: Array) -> Backend:
+    """The :class:`Backend` (library and device) array `x` lives on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> backend_of(np.zeros(2))
+    Backend(name='numpy', device='cpu')
+    """
+    namespace(x)
+    return resolve_backend(library_of(x), array_api_compat.device(x))
+
+
+def perturbation(x: Array) -> AbstractContextManager[Array]:
+    """A context in which `x` may be changed in place and restored without a trace.
+
+    It yields the array to write into (PyTorch: ``x.data``, with autograd
+    off, so a tensor that requires grad keeps ``requires_grad``, ``.grad``
+    and its version counter). Used by :func:`xpnet.numerical_gradient`.
+    """
+    lib = LIBRARIES.get(library_of(x))
+    return plain_perturbation(x) if lib is None else lib.perturbation(x)
+
+
 def is_writeable(x: Array) -> bool:
     """Whether `x` may be changed in place (False for JAX and read-only views)."""
     return bool(array_api_compat.is_writeable_array(x))
+
+
+def read_only_reason(x: Array) -> str:
+    """Why `x` cannot be changed in place, in words for an error message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> read_only_reason(np.broadcast_to(np.zeros(1), (3,)))[:40]
+    'it is a read-only NumPy array (flags.wri'
+    """
+    if array_api_compat.is_jax_array(x):
+        return "it is a JAX array, and JAX arrays are immutable"
+    if isinstance(x, np.ndarray):
+        return (
+            "it is a read-only NumPy array (flags.writeable is False: xpnet.to_numpy of a "
+            "JAX array, np.broadcast_to and read-only memory maps give such arrays)"
+        )
+    return f"it is a read-only {library_of(x)} array"
 
 
 def float64_available(b: Backend) -> bool:
@@ -103,11 +157,11 @@ def float64_available(b: Backend) -> bool:
     return b.library.has_float64(b.xp, b.device)
 
 
-def resolve_dtype(b: Backend, dtype: Any = None, default: str = "float32") -> Any:
+def resolve_dtype(b: Backend, dtype: Any = None, default: str = DEFAULT_FLOAT) -> Any:
     """Turn a dtype name or object (None for `default`) into backend `b`'s dtype object.
 
     Raises XpnetTypeError for names the backend lacks, and for 64-bit dtypes
-    on a device without them (JAX without ``JAX_ENABLE_X64=1``, for instance).
+    on a device without them (JAX with ``JAX_ENABLE_X64=0``, for instance).
 
     Examples
     --------
@@ -118,7 +172,12 @@ def resolve_dtype(b: Backend, dtype: Any = None, default: str = "float32") -> An
     """
     name, obj = lookup_dtype(b.xp, default if dtype is None else dtype)
     if name in NEEDS_64BIT and not float64_available(b):
-        hint = ": set JAX_ENABLE_X64=1 before starting Python." if b.name == "jax" else "."
+        hint = (
+            ": its 64-bit types are off (JAX_ENABLE_X64=0, or jax.config); xpnet turns them "
+            "on when it loads JAX unless JAX_ENABLE_X64=0 is set."
+            if b.name == "jax"
+            else "."
+        )
         raise XpnetTypeError(f"Backend {b.name!r} on {b.device!r} has no {name}{hint}")
     return obj
 
@@ -134,8 +193,10 @@ def asarray(
         Host data. An array of another library is refused: move it with
         :func:`to_numpy` first, so that no copy between devices is hidden.
     dtype : str or dtype, optional
-        ``"float32"``, ``"int64"``… or the backend's dtype object; None infers
-        it like NumPy does (floats become float64 where the device has it).
+        ``"float32"``, ``"int64"``… or the backend's dtype object. None keeps
+        the dtype of NumPy arrays and scalars (float64 becomes float32 on a
+        device without float64), gives Python floats xpnet's default
+        float32, and infers the rest like NumPy (Python ints: int64, bools).
     backend, device
         See :func:`resolve_backend`.
 
@@ -144,6 +205,8 @@ def asarray(
     >>> x = asarray([[1, 2], [3, 4]], dtype="float64", backend="numpy")
     >>> x.dtype, x.shape
     (dtype('float64'), (2, 2))
+    >>> asarray([0.5, 1.0], backend="numpy").dtype  # Python floats: xpnet's default
+    dtype('float32')
 
     Data in the other byte order (``np.dtype(">f4")``, as some files store
     it) arrives in the machine's own, on every backend:
@@ -162,8 +225,9 @@ def asarray(
     host = np.asarray(obj)
     if not host.dtype.isnative:  # big-endian data on a little-endian machine, or the reverse
         host = host.astype(host.dtype.newbyteorder("="))
-    if dtype is None and host.dtype == np.float64 and not float64_available(b):
-        host = host.astype(np.float32)
+    if dtype is None and host.dtype == np.float64:
+        typed = isinstance(obj, np.ndarray | np.generic) and float64_available(b)
+        dtype = None if typed else DEFAULT_FLOAT
     target = None if dtype is None else resolve_dtype(b, dtype)
     return b.xp.asarray(host, dtype=target, device=b.device)
 
@@ -212,7 +276,7 @@ def to_numpy(x: Array) -> np.ndarray:
 
     Examples
     --------
-    >>> to_numpy(asarray([1.5], backend="numpy"))
+    >>> to_numpy(asarray([1.5], dtype="float64", backend="numpy"))
     array([1.5])
     """
     if isinstance(x, np.ndarray):

@@ -20,6 +20,7 @@ __all__ = [
     "Backend",
     "available_devices",
     "get_backend",
+    "library_notes",
     "resolve_backend",
     "set_backend",
     "use_backend",
@@ -93,6 +94,7 @@ def _load_namespace(lib: Library) -> Namespace:
             f"Backend {lib.name!r} needs the {lib.module!r} package, which is not "
             f"installed ({exc}). Install it with: pip install {lib.extra}"
         ) from exc
+    lib.on_load()
     return importlib.import_module(lib.namespace)
 
 
@@ -227,3 +229,16 @@ def available_devices(name: str) -> list[str]:
     lib = _library(name)
     _load_namespace(lib)
     return lib.devices()
+
+
+def library_notes(name: str) -> str:
+    """A line about library `name`'s state for ``xpnet info`` ("" if none; imports it).
+
+    Examples
+    --------
+    >>> library_notes("numpy")
+    ''
+    """
+    lib = _library(name)
+    _load_namespace(lib)
+    return lib.notes()

@@ -1,7 +1,17 @@
-"""JAX: immutable arrays on CPU or GPU; float64 only with x64 enabled."""
+"""JAX: immutable arrays on CPU or GPU; xpnet turns on its 64-bit types.
+
+JAX starts with 64-bit types off: ``float64`` silently becomes ``float32``.
+xpnet needs float64 for the chapter's numbers and its gradient checks, so
+when it loads JAX it turns them on (``jax.config.update("jax_enable_x64",
+True)``), for the whole process: the user's own JAX code then also creates
+float64 and int64 arrays where it names no dtype. Setting
+``JAX_ENABLE_X64=0`` before starting Python keeps JAX's 32-bit default;
+xpnet then has no float64 on JAX and says so when asked for it.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import array_api_compat
@@ -53,6 +63,32 @@ def _has_float64(xp: Namespace, device: Device) -> bool:
     return bool(jax.config.read("jax_enable_x64"))
 
 
+#: How JAX spells "off" in its boolean environment variables.
+_FALSE = ("0", "n", "no", "f", "false", "off")
+
+
+def _x64_refused() -> bool:
+    """Whether the user turned 64-bit types off on purpose (``JAX_ENABLE_X64=0``)."""
+    return os.environ.get("JAX_ENABLE_X64", "").strip().lower() in _FALSE
+
+
+def _enable_x64() -> None:
+    import jax
+
+    if not _x64_refused() and not jax.config.read("jax_enable_x64"):
+        jax.config.update("jax_enable_x64", True)
+
+
+def _notes() -> str:
+    import jax
+
+    if jax.config.read("jax_enable_x64"):
+        why = "set by JAX_ENABLE_X64" if os.environ.get("JAX_ENABLE_X64") else "turned on by xpnet"
+        return f"64-bit types (x64) on, {why}; JAX_ENABLE_X64=0 keeps JAX's 32-bit default"
+    why = "JAX_ENABLE_X64=0" if _x64_refused() else "turned off with jax.config"
+    return f"64-bit types (x64) off ({why}): no float64 on JAX"
+
+
 LIBRARY = Library(
     name="jax",
     module="jax",
@@ -63,4 +99,6 @@ LIBRARY = Library(
     to_host=np.asarray,
     is_array=array_api_compat.is_jax_array,
     has_float64=_has_float64,
+    on_load=_enable_x64,
+    notes=_notes,
 )

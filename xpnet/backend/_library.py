@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +13,27 @@ import numpy as np
 from .._typing import Array, Device, Namespace
 from ..errors import BackendError
 
-__all__ = ["Library", "default_has_float64", "split_index"]
+__all__ = ["Library", "default_has_float64", "plain_perturbation", "split_index"]
 
 
 def default_has_float64(xp: Namespace, device: Device) -> bool:
     """What the namespace's inspection API says about float64 on `device`."""
     info = xp.__array_namespace_info__()
     return "float64" in info.dtypes(device=device, kind="real floating")
+
+
+@contextlib.contextmanager
+def plain_perturbation(x: Array) -> Iterator[Array]:
+    """Most libraries: write into `x` itself; nothing records the writes."""
+    yield x
+
+
+def _no_notes() -> str:
+    return ""
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,19 @@ class Library:
     free_memory : callable
         ``device -> int or None``: bytes free on an accelerator, None for the
         host's memory (the CPU, or a library that cannot tell).
+    on_load : callable
+        ``() -> None``, called whenever xpnet loads the library (so it must be
+        idempotent): JAX turns on its 64-bit types here.
+    notes : callable
+        ``() -> str``: a line for ``xpnet info`` about the library's state
+        (JAX: whether 64-bit types are on, and why); "" for none.
+    perturbation : callable
+        ``array -> context manager yielding the array to write into`` while
+        ``numerical_gradient`` perturbs an array in place and restores it.
+        Inside it nothing is recorded for automatic differentiation, and the
+        writes leave no trace on the user's array (PyTorch: ``x.data`` under
+        ``torch.no_grad()``, so ``requires_grad``, ``.grad`` and the version
+        counter stay as they were).
     """
 
     name: str
@@ -66,6 +95,9 @@ class Library:
     is_array: Callable[[Any], bool]
     has_float64: Callable[[Namespace, Device], bool] = default_has_float64
     free_memory: Callable[[Device], int | None] = lambda device: None
+    on_load: Callable[[], None] = _nothing
+    notes: Callable[[], str] = _no_notes
+    perturbation: Callable[[Array], AbstractContextManager[Array]] = plain_perturbation
 
 
 def split_index(spec: str, backend: str) -> tuple[str, int | None]:

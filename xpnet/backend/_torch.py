@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import array_api_compat
@@ -77,6 +79,21 @@ def _devices() -> list[str]:
     return found
 
 
+@contextlib.contextmanager
+def _perturbation(x: Any) -> Iterator[Any]:
+    """Write into ``x.data`` with autograd off: no tape, and x's version counter is untouched.
+
+    Writing into a tensor that requires grad (an ``nn.Parameter``) fails
+    outside ``torch.no_grad()``; writing into ``x`` itself inside it would
+    still bump ``x._version`` and make a saved graph refuse to backpropagate.
+    ``x.data`` shares the storage but not the version counter.
+    """
+    import torch
+
+    with torch.no_grad():
+        yield x.data
+
+
 LIBRARY = Library(
     name="torch",
     module="torch",
@@ -87,4 +104,5 @@ LIBRARY = Library(
     to_host=lambda x: x.detach().cpu().resolve_conj().numpy(),
     is_array=array_api_compat.is_torch_array,
     free_memory=_free_memory,
+    perturbation=_perturbation,
 )

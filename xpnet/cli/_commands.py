@@ -14,16 +14,22 @@ __all__ = ["cmd_gradcheck", "cmd_info", "cmd_plot"]
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ..backend import BACKENDS, available_devices
+    from ..backend import BACKENDS, available_devices, library_notes
 
     print(f"{'backend':<18}{'version':<13}devices")
+    notes = []
     for name in BACKENDS:
         try:
             devices = ", ".join(available_devices(name)) or "none usable (no GPU)"
             version = getattr(sys.modules[name], "__version__", "?")
         except ImportError as exc:
             version, devices = "-", "not installed: " + str(exc).rsplit("Install it with: ", 1)[-1]
+        else:
+            note = library_notes(name)
+            notes += [f"{name}: {note}"] if note else []
         print(f"{name:<18}{version:<13}{devices}")
+    for note in notes:
+        print(note)
     return 0
 
 

@@ -68,14 +68,21 @@ def _add_train_parser(sub: Any) -> None:
     t.add_argument(
         "--checkpoint", default=None, help="save training state here at every evaluation"
     )
-    t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    t.add_argument(
+        "--resume", action="store_true",
+        help="continue from --checkpoint (also a finished run, to a larger --iters)",
+    )  # fmt: skip
     t.add_argument(
         "--overwrite", action="store_true",
         help="start afresh even though --checkpoint exists, replacing it",
     )  # fmt: skip
+    t.add_argument(
+        "--fail-on-divergence", action="store_true",
+        help="stop with exit status 1 when training diverges (default: a warning)",
+    )  # fmt: skip
     t.add_argument("--plot", default=None, metavar="PATH.png", help="write learning curves")
     t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
-    t.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
 
 def _add_other_parsers(sub: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from typing import Any
 
 from ._parser import UsageError
@@ -58,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
+    from ..errors import XpnetWarning
     from ..nets import TwoLayerNet
     from ..training import train
 
@@ -68,12 +70,17 @@ def _train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
-    with float_warnings_off():  # a diverging run is reported in one line, not warnings first
+    # A diverging run is reported in one line (xpnet's warnings print like its
+    # errors), not after NumPy's floating-point warnings.
+    with float_warnings_off(), warnings.catch_warnings():
+        warnings.simplefilter("default", XpnetWarning)
+        warnings.showwarning = _one_line_warnings(warnings.showwarning)
         history = train(
             net, (x_train, t_train), test,
             iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
             eval_every=args.eval_every, seed=args.seed, verbose=verbose,
             checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
+            fail_on_divergence=args.fail_on_divergence,
         )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:
@@ -87,6 +94,20 @@ def _train(args: argparse.Namespace) -> int:
         where = f"{b.name}, {b.device}, {args.dtype}"
         print(f"{accs} after {args.iters} iterations in {history.seconds:.1f} s ({where})")
     return 0
+
+
+def _one_line_warnings(show: Any) -> Any:
+    """A ``warnings.showwarning`` that prints xpnet's warnings as one line, like its errors."""
+    from ..errors import XpnetWarning
+
+    def showwarning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, XpnetWarning):
+            show(message, category, *args, **kwargs)
+            return
+        text = str(message).replace("fail_on_divergence=True", "--fail-on-divergence")
+        print(f"xpnet: warning: {text}", file=sys.stderr, flush=True)
+
+    return showwarning
 
 
 def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:

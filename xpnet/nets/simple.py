@@ -21,8 +21,10 @@ class SimpleNet:
     ----------
     W : array of shape (2, 3), optional
         Initial weights, used as given; when omitted they are drawn from
-        N(0, 1) with `seed` on `backend` and `device`, in `dtype` (float64 by
-        default, like the book).
+        N(0, 1) with `seed` on `backend` and `device`, in `dtype` (float32 by
+        default, xpnet's default float dtype; the book's NumPy draws float64).
+
+    Inputs `x` of another floating dtype are cast to W's, as Keras does.
 
     Examples
     --------
@@ -50,16 +52,17 @@ class SimpleNet:
     ) -> None:
         if W is None:
             b = resolve_backend(backend, device)
-            W = default_rng(seed).normal(
-                (2, 3), dtype=resolve_dtype(b, dtype, "float64"), backend=b
-            )
+            W = default_rng(seed).normal((2, 3), dtype=resolve_dtype(b, dtype), backend=b)
         namespace(W)
         if tuple(W.shape) != (2, 3):
             raise XpnetValueError(f"`W` must have shape (2, 3). Received: W.shape={shape_str(W)}.")
         self.W = W
 
     def predict(self, x: Array) -> Array:
-        """Scores ``x @ W``."""
+        """Scores ``x @ W``; a floating `x` of another dtype is cast to W's first."""
+        xp = namespace(x, self.W)
+        if x.dtype != self.W.dtype and xp.isdtype(x.dtype, "real floating"):
+            x = xp.astype(x, self.W.dtype)
         return x @ self.W
 
     def loss(self, x: Array, t: Array) -> Array:

@@ -35,7 +35,7 @@ from ..backend import (
     resolve_backend,
     resolve_dtype,
 )
-from ..errors import XpnetTypeError, XpnetValueError
+from ..errors import XpnetError, XpnetTypeError, XpnetValueError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -75,7 +75,8 @@ class TwoLayerNet:
     activation : {"sigmoid", "relu"}
         The hidden layer's activation.
     backend, device, dtype
-        Where the parameters live; float32 by default.
+        Where the parameters live; float32 by default (xpnet's default float
+        dtype). Inputs of another floating dtype are cast to the network's.
     seed : int, optional
         Seed for the initial weights: the same seed gives the same weights on
         every backend.
@@ -168,25 +169,29 @@ class TwoLayerNet:
 
     def predict(self, x: Array) -> Array:
         """Class probabilities, shape (N, output_size), for inputs of shape (N, input_size)."""
+        x = self._cast(x)
         xp = self._check_xt(x, None)
         return softmax(self._scores(x), xp=xp)
 
     def loss(self, x: Array, t: Array) -> Array:
         """Mean cross-entropy of ``predict(x)`` against labels or one-hot `t` (0-d array)."""
+        x = self._cast(x)
         xp = self._check_xt(x, t)
         return SoftmaxWithLoss(xp=xp).forward(self._scores(x), t)
 
-    def accuracy(self, x: Array, t: Array) -> Array:
-        """Fraction of samples whose most probable class is the label (0-d array).
+    def accuracy(self, x: Array, t: Array) -> float:
+        """Fraction of samples whose most probable class is the label, as a Python float.
 
         `t` may be integer labels (N,) or one-hot (N, C); the book's version
-        only works with one-hot.
+        only works with one-hot. The count of hits is read back to the host
+        (the value is exact: hits / N).
         """
+        x = self._cast(x)
         xp = self._check_xt(x, t)
         predicted = xp.argmax(self._scores(x), axis=1)
         labels = xp.argmax(t, axis=1) if t.ndim == 2 else t
-        hits = xp.astype(predicted == xp.astype(labels, predicted.dtype), self.dtype)
-        return xp.mean(hits)
+        hits = xp.count_nonzero(predicted == xp.astype(labels, predicted.dtype))
+        return int(hits) / x.shape[0]
 
     # -- gradients -----------------------------------------------------------
 
@@ -202,6 +207,7 @@ class TwoLayerNet:
         ``fit(check_input=)``.
         """
         if check_input:
+            x = self._cast(x)
             self._check_xt(x, t)
         affine1, activation, affine2 = self._layers(self.params if params is None else params)
         last = SoftmaxWithLoss(xp=self.backend.xp)
@@ -238,6 +244,7 @@ class TwoLayerNet:
         Each loss evaluation sees the perturbed parameter as an argument, so
         both methods work on every backend, JAX included.
         """
+        x = self._cast(x)
         xp = self._check_xt(x, t)
         one_of(method, "method", ("structured", "loop"))
         step = default_step(xp, self.dtype) if h is None else finite_float(h, "h")
@@ -253,6 +260,20 @@ class TwoLayerNet:
 
             grads[name] = numerical_gradient(loss_at, self.params[name], h=step)
         return grads
+
+    def _cast(self, x: Array) -> Array:
+        """A floating input of another dtype, cast to the network's (as Keras does).
+
+        Anything else is returned as it is, for :meth:`_check_xt` to judge.
+        """
+        xp = self.backend.xp
+        try:
+            same = namespace(x) is xp
+        except XpnetError:
+            return x
+        if same and x.dtype != self.dtype and xp.isdtype(x.dtype, "real floating"):
+            return xp.astype(x, self.dtype)
+        return x
 
     def _check_xt(self, x: Array, t: Array | None) -> Namespace:
         """Check a batch (and its targets, unless None) against the network; return `xp`."""

@@ -10,9 +10,9 @@ import numpy as np
 __all__ = ["History"]
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
-    """What a training run measured, as Python numbers.
+    """What a training run measured, as Python numbers (floats and ints, never arrays).
 
     Attributes
     ----------
@@ -25,6 +25,11 @@ class History:
         (`test_acc` is empty without test data).
     seconds : float
         Wall-clock training time, evaluations included, over all sessions.
+
+    Examples
+    --------
+    >>> History(train_loss=[2.3, 0.5], eval_iters=[0, 1], train_acc=[0.1, 0.9])
+    History(2 iterations, last loss 0.5000, train acc 0.9000, 0.0 s)
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -32,6 +37,17 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        """A one-line summary (the lists may hold 10,000 losses)."""
+        parts = [f"{len(self.train_loss)} iterations"]
+        if self.train_loss:
+            parts.append(f"last loss {self.train_loss[-1]:.4f}")
+        if self.train_acc:
+            parts.append(f"train acc {self.train_acc[-1]:.4f}")
+        if self.test_acc:
+            parts.append(f"test acc {self.test_acc[-1]:.4f}")
+        return f"History({', '.join(parts)}, {self.seconds:.1f} s)"
 
     def to_dict(self) -> dict[str, Any]:
         """The history as a JSON-able dict (the ``history`` of ``xpnet train --json``)."""

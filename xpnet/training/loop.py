@@ -44,6 +44,7 @@ from ..optim import SGD
 from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
 from .config import TrainConfig
+from .divergence import DivergenceMonitor, lr_hint
 from .history import History
 from .lock import checkpoint_lock, refuse_existing
 from .signals import StopRequest, TrainingInterrupted, stop_requests
@@ -60,6 +61,8 @@ def _checked_data(net: Trainable, data: Any, name: str) -> tuple[Array, Array]:
         )
     x, t = data
     xp = namespace(x, t, next(iter(net.params.values())))  # one library, one device
+    if xp.isdtype(x.dtype, "real floating") and x.dtype != net.dtype:
+        x = xp.astype(x, net.dtype)  # as the network casts its inputs (once, not per batch)
     check_xt(
         xp, x, t,
         input_size=net.input_size, output_size=net.output_size, dtype=net.dtype,
@@ -70,6 +73,8 @@ def _checked_data(net: Trainable, data: Any, name: str) -> tuple[Array, Array]:
 
 class _Run:
     """One training run: its settings, data, mini-batch stream and progress."""
+
+    monitor: DivergenceMonitor | None = None  # set by train()
 
     def __init__(
         self,
@@ -201,24 +206,24 @@ class _Run:
         first = self.progress.iteration - len(values)
         bad = [i for i, value in enumerate(values) if not math.isfinite(value)]
         if bad:
-            lr = getattr(self.optimizer, "lr", None)
-            hint = (
-                f"the learning rate lr={lr:g} is probably too large. "
-                f"Try a smaller one, such as {min(lr / 10, 0.1):g}."
-                if isinstance(lr, float)
-                else "the optimizer's steps are probably too large."
-            )
+            hint = lr_hint(getattr(self.optimizer, "lr", None))
             raise TrainingDivergedError(
                 f"The training loss became {values[bad[0]]} at iteration {first + bad[0]}: {hint}"
             )
-        self.progress.history.train_loss.extend(values)
+        self.progress.history.train_loss.extend(float(v) for v in values)
 
     def evaluate(self) -> None:
+        """Measure accuracy (Python floats); then warn, or raise, if the run diverges."""
         h = self.progress.history
         h.eval_iters.append(self.progress.iteration - 1)
         h.train_acc.append(float(self.net.accuracy(self.x, self.t)))
         if self.test_data is not None:
             h.test_acc.append(float(self.net.accuracy(*self.test_data)))
+        if self.monitor is not None:
+            self.monitor.check(
+                h.train_loss, h.train_acc, every=self.every, samples=self.x.shape[0],
+                classes=self.net.output_size, batch_size=self.config.batch_size,
+            )  # fmt: skip
 
     def report(self, bar: Any) -> None:
         h = self.progress.history
@@ -250,6 +255,7 @@ def train(
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    fail_on_divergence: bool = False,
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
@@ -278,6 +284,12 @@ def train(
         Start afresh even though `checkpoint` exists, replacing it at the
         first save. Without `resume` or `overwrite`, an existing checkpoint
         is refused before anything else happens.
+    fail_on_divergence : bool
+        Raise :class:`~xpnet.errors.TrainingDivergedError` when the run
+        diverges (the loss far above its start for a whole evaluation
+        interval, or accuracy at chance with a loss that does not fall);
+        by default that is one :class:`~xpnet.errors.DivergenceWarning`. See
+        :mod:`xpnet.training.divergence`.
 
     Returns
     -------
@@ -289,7 +301,8 @@ def train(
         When `checkpoint` exists (without `resume` or `overwrite`), is in use
         by another run, or cannot be resumed (damaged, or other settings).
     TrainingDivergedError
-        When the loss stops being finite; names the iteration.
+        When the loss stops being finite (names the iteration), or the run
+        diverges with ``fail_on_divergence=True``.
     TrainingInterrupted
         (a KeyboardInterrupt) On Ctrl-C, or SIGTERM/SIGHUP while
         checkpointing, after saving the checkpoint.
@@ -312,6 +325,7 @@ def train(
     if resume and overwrite:
         raise XpnetValueError("`resume=True` and `overwrite=True` exclude each other.")
     run = _Run(net, optimizer, config, train_data, test_data)
+    run.monitor = DivergenceMonitor(getattr(optimizer, "lr", None), bool(fail_on_divergence))
     if path is None:
         _check_finite_params(net)
         return run.execute(None)
