@@ -72,6 +72,7 @@ def test_chapter_lines_without_the_bar(backend, capsys) -> None:
     net = xpnet.TwoLayerNet(6, 8, 3, seed=0)
     xpnet.train(net, data, data, iters=13, batch_size=20, seed=0, verbose=2)
     lines = capsys.readouterr().out.splitlines()
+    lines = [line for line in lines if not line.startswith("compiling with ")]  # jax.jit
     assert len(lines) == 3  # after iterations 0, 6 and 12 (the last)
     assert all(line.startswith("train acc, test acc | 0.") for line in lines)
 
@@ -108,7 +109,8 @@ class InterruptAt(SGD):
 @pytest.mark.reliability("faults")
 def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
     data = blobs(backend, "float32")
-    settings = dict(iters=40, batch_size=10, lr=0.5, eval_every=6, seed=5, verbose=0)
+    # InterruptAt acts in Python at every step: the eager loop (test_compile.py covers compiled).
+    settings = dict(iters=40, batch_size=10, lr=0.5, eval_every=6, seed=5, verbose=0, compile=False)
     reference = xpnet.TwoLayerNet(6, 8, 3, seed=3)
     expected = xpnet.train(reference, data, data, **settings)
 

@@ -48,8 +48,10 @@ class Trainable(Protocol):
         """The gradient of the loss by central differences (``grad="numerical"``)."""
         ...
 
-    def accuracy(self, x: Array, t: Array) -> Any:
-        """Fraction of samples classified correctly."""
+    def accuracy(
+        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
+    ) -> Any:
+        """Fraction of samples classified correctly (a 0-d array), at `params` if given."""
         ...
 
     def get_config(self) -> dict[str, Any]:

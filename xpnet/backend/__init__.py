@@ -36,18 +36,21 @@ from ._backends import (
     BACKENDS,
     Backend,
     available_devices,
+    compiler_backends,
     get_backend,
     resolve_backend,
     set_backend,
     use_backend,
 )
 from ._dtypes import dtype_name, index_dtype
+from ._natives import native
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "asarray",
     "available_devices",
+    "compiler_backends",
     "device",
     "dtype_name",
     "float64_available",
@@ -56,6 +59,7 @@ __all__ = [
     "is_writeable",
     "library_of",
     "namespace",
+    "native",
     "resolve_backend",
     "resolve_dtype",
     "set_backend",

@@ -19,6 +19,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "available_devices",
+    "compiler_backends",
     "get_backend",
     "resolve_backend",
     "set_backend",
@@ -227,3 +228,14 @@ def available_devices(name: str) -> list[str]:
     lib = _library(name)
     _load_namespace(lib)
     return lib.devices()
+
+
+def compiler_backends() -> tuple[str, ...]:
+    """The backends whose library compiles training (``train(compile=True)``).
+
+    Examples
+    --------
+    >>> "numpy" in compiler_backends()
+    False
+    """
+    return tuple(name for name, lib in LIBRARIES.items() if lib.compiler is not None)

@@ -11,13 +11,63 @@ import numpy as np
 from .._typing import Array, Device, Namespace
 from ..errors import BackendError
 
-__all__ = ["Library", "default_has_float64", "split_index"]
+__all__ = ["Compiler", "Library", "default_has_float64", "no_natives", "split_index"]
 
 
 def default_has_float64(xp: Namespace, device: Device) -> bool:
     """What the namespace's inspection API says about float64 on `device`."""
     info = xp.__array_namespace_info__()
     return "float64" in info.dtypes(device=device, kind="real floating")
+
+
+def no_natives() -> dict[str, Callable[..., Any]]:
+    """A library without native versions of xpnet's functions: the portable forms serve."""
+    return {}
+
+
+@dataclass(frozen=True)
+class Compiler:
+    """How one library compiles training: what ``train(compile=True)`` uses.
+
+    A compiler gets the training body ``body(params, opt_state, x, t, index)
+    -> (params, opt_state, loss)`` (one mini-batch gathered from the whole
+    data `x`, `t` by the index array `index`, then one pure step) and wraps
+    it in exactly one of two ways:
+
+    * `loop` compiles a whole chunk of iterations into one call,
+      ``run(params, opt_state, x, t, batches, start, stop) -> (params,
+      opt_state, losses)``: rows ``start .. stop-1`` of `batches` (always
+      :attr:`xpnet.random.BatchSampler.CHUNK` rows, so shapes never change),
+      and a `losses` vector as long as `batches` whose entries ``start ..
+      stop-1`` are the losses;
+    * `step` compiles the body itself, same signature; the Python loop calls it.
+
+    Attributes
+    ----------
+    name : str
+        What the messages call it ("jax.jit", "torch.compile").
+    auto : callable
+        ``device -> bool``: whether ``compile="auto"`` uses it there, decided
+        from measurements of the chapter's job, compile time included (see
+        docs/compile.md).
+    function : callable
+        ``(fn, device) -> compiled fn``, for pure functions of arrays such as
+        the accuracy of a network at given parameters.
+    loop, step : callable or None
+        ``(body, device) -> compiled``, as described above; one of them is set.
+    own : callable
+        ``(dict of arrays, device) -> dict of arrays``: the parameters or
+        optimizer state a compiled call returned, made the caller's own.
+        Copies where the compiler reuses its outputs' memory at the next call
+        (CUDA graphs); the arrays themselves elsewhere.
+    """
+
+    name: str
+    auto: Callable[[Device], bool]
+    function: Callable[[Callable[..., Any], Device], Callable[..., Any]]
+    loop: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
+    step: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
+    own: Callable[[Any, Device], Any] = lambda tree, device: tree
 
 
 @dataclass(frozen=True)
@@ -51,6 +101,13 @@ class Library:
         ``object -> bool``: whether it is one of this library's arrays.
     has_float64 : callable
         ``(namespace, device) -> bool``.
+    compiler : Compiler or None
+        How ``train(compile=...)`` compiles training on it; None: no compiler.
+    natives : callable
+        ``() -> {name: function}``: the library's own versions of functions
+        outside the array API standard that xpnet computes portably otherwise
+        (``"sigmoid"``, ``"softmax"``), with the same meaning and signature as
+        xpnet's (``softmax(x, axis)``). Called once, after the library is imported.
     """
 
     name: str
@@ -62,6 +119,8 @@ class Library:
     to_host: Callable[[Array], np.ndarray]
     is_array: Callable[[Any], bool]
     has_float64: Callable[[Namespace, Device], bool] = default_has_float64
+    compiler: Compiler | None = None
+    natives: Callable[[], dict[str, Callable[..., Any]]] = no_natives
 
 
 def split_index(spec: str, backend: str) -> tuple[str, int | None]:

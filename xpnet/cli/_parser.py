@@ -69,6 +69,11 @@ def _add_train_parser(sub: Any) -> None:
         "--checkpoint", default=None, help="save training state here at every evaluation"
     )
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    t.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, default=None,
+        help="run the training step through the backend's compiler (jax.jit, torch.compile); "
+        "default: where that is fastest (JAX)",
+    )  # fmt: skip
     t.add_argument("--plot", default=None, metavar="PATH.png", help="write learning curves")
     t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
     t.add_argument("--quiet", action="store_true", help="print nothing but errors")

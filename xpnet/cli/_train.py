@@ -38,11 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..datasets import load_mnist
     from ..nets import TwoLayerNet
     from ..training import train
+    from ..training.compile import choose_compiler
 
     if args.resume and not args.checkpoint:
         raise UsageError("--resume needs --checkpoint PATH")
     _check_outputs(args)
     b = resolve_backend(args.backend, args.device)
+    if args.compile:  # before loading anything: can this backend compile this run?
+        choose_compiler(True, b, grad=args.grad, optimizer=None)
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     net = TwoLayerNet(
         784,
@@ -59,6 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
         eval_every=args.eval_every, seed=args.seed, verbose=verbose,
         checkpoint=args.checkpoint, resume=args.resume,
+        compile="auto" if args.compile is None else args.compile,
     )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:

@@ -144,14 +144,18 @@ class TwoLayerNet:
         xp = self._check_xt(x, t)
         return SoftmaxWithLoss(xp=xp).forward(self._scores(x), t)
 
-    def accuracy(self, x: Array, t: Array) -> Array:
+    def accuracy(
+        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
+    ) -> Array:
         """Fraction of samples whose most probable class is the label (0-d array).
 
         `t` may be integer labels (N,) or one-hot (N, C); the book's version
-        only works with one-hot.
+        only works with one-hot. `params` and `check_input` as in
+        :meth:`loss_and_gradient` (training checks its data once, and passes
+        the parameters to compiled evaluations).
         """
-        xp = self._check_xt(x, t)
-        predicted = xp.argmax(self._scores(x), axis=1)
+        xp = self._check_xt(x, t) if check_input else self.backend.xp
+        predicted = xp.argmax(self._scores(x, params), axis=1)
         labels = xp.argmax(t, axis=1) if t.ndim == 2 else t
         hits = xp.astype(predicted == xp.astype(labels, predicted.dtype), self.dtype)
         return xp.mean(hits)

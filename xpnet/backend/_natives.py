@@ -1,0 +1,44 @@
+"""The array libraries' own versions of functions outside the standard.
+
+``sigmoid`` and ``softmax`` are not in the array API standard, so xpnet
+computes them portably, in several elementwise operations. Where a library
+has its own (``torch.sigmoid``, ``jax.nn.softmax``, a fused CuPy kernel), one
+call does the same work, and eager training on that library spends less time
+dispatching. Each library lists its natives in its registry record
+(``Library.natives``); :func:`native` finds them from a namespace.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .._typing import Namespace
+from ._registry import LIBRARIES
+
+__all__ = ["native"]
+
+_tables: dict[Any, dict[str, Callable[..., Any]]] = {}
+
+
+def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
+    """Library `xp`'s own `name` function, or None where xpnet's portable form serves.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> native(xp, "sigmoid") is None
+    True
+    """
+    table = _tables.get(xp)
+    if table is None:
+        table = _tables[xp] = _table_of(xp)
+    return table.get(name)
+
+
+def _table_of(xp: Namespace) -> dict[str, Callable[..., Any]]:
+    for lib in LIBRARIES.values():
+        if sys.modules.get(lib.namespace) is xp:
+            return dict(lib.natives())
+    return {}
