@@ -13,6 +13,7 @@ from typing import Any
 from .._typing import Device, Namespace
 from ..errors import BackendError, NotInstalledError, XpnetTypeError
 from ._library import Library
+from ._natives import register as register_natives
 from ._registry import LIBRARIES
 
 __all__ = [
@@ -94,7 +95,9 @@ def _load_namespace(lib: Library) -> Namespace:
             f"Backend {lib.name!r} needs the {lib.module!r} package, which is not "
             f"installed ({exc}). Install it with: pip install {lib.extra}"
         ) from exc
-    return importlib.import_module(lib.namespace)
+    xp = importlib.import_module(lib.namespace)
+    register_natives(xp)
+    return xp
 
 
 def _spec_key(spec: Any) -> Any:

@@ -43,6 +43,22 @@ def _parse_device(spec: Any) -> Any:
     return cupy.cuda.Device(index)
 
 
+def _natives() -> dict[str, Any]:
+    import cupy
+
+    @cupy.fuse()
+    def sigmoid(x: Any) -> Any:  # xpnet.sigmoid's formula, as one fused kernel
+        e = cupy.exp(-cupy.abs(x))
+        return cupy.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    return {"sigmoid": sigmoid}
+
+
+# No compiler (compile=True is an error): CuPy refuses cuBLAS calls while a
+# stream is being captured into a CUDA graph (cupy_backends/cuda/libs/cublas.pyx,
+# setStream: "calling cuBLAS API during stream capture is currently
+# unsupported"), and every step multiplies matrices. benchmarks/bench_gpu.py
+# checks whether the installed CuPy still refuses.
 LIBRARY = Library(
     name="cupy",
     module="cupy",
@@ -52,4 +68,5 @@ LIBRARY = Library(
     devices=lambda: [f"cuda:{i}" for i in range(_device_count())],
     to_host=lambda x: x.get(),
     is_array=array_api_compat.is_cupy_array,
+    natives=_natives,
 )

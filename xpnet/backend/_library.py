@@ -50,9 +50,10 @@ class Compiler:
         ``device -> bool``: whether ``compile="auto"`` uses it there, decided
         from measurements of the chapter's job, compile time included (see
         docs/compile.md).
-    function : callable
+    function : callable or None
         ``(fn, device) -> compiled fn``, for pure functions of arrays such as
-        the accuracy of a network at given parameters.
+        the accuracy of a network at given parameters; None where compiling
+        them does not pay (they run eagerly).
     loop, step : callable or None
         ``(body, device) -> compiled``, as described above; one of them is set.
     own : callable
@@ -64,7 +65,7 @@ class Compiler:
 
     name: str
     auto: Callable[[Device], bool]
-    function: Callable[[Callable[..., Any], Device], Callable[..., Any]]
+    function: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
     loop: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
     step: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
     own: Callable[[Any, Device], Any] = lambda tree, device: tree
@@ -107,7 +108,10 @@ class Library:
         ``() -> {name: function}``: the library's own versions of functions
         outside the array API standard that xpnet computes portably otherwise
         (``"sigmoid"``, ``"softmax"``), with the same meaning and signature as
-        xpnet's (``softmax(x, axis)``). Called once, after the library is imported.
+        xpnet's (``softmax(x, axis)``), and faster forms of standard ones for
+        the arguments xpnet gives them (``"take"``: ``take(x, indices, axis)``
+        with indices known to be non-negative). Called once, after the library
+        is imported.
     """
 
     name: str

@@ -17,9 +17,11 @@ from typing import Any
 from .._typing import Namespace
 from ._registry import LIBRARIES
 
-__all__ = ["native"]
+__all__ = ["native", "register"]
 
-_tables: dict[Any, dict[str, Callable[..., Any]]] = {}
+#: Namespace module name -> its natives. Keyed by name, not by module, so that
+#: torch.compile traces the look-up without breaking its graph.
+_tables: dict[str, dict[str, Callable[..., Any]]] = {}
 
 
 def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
@@ -31,9 +33,9 @@ def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
     >>> native(xp, "sigmoid") is None
     True
     """
-    table = _tables.get(xp)
+    table = _tables.get(xp.__name__)
     if table is None:
-        table = _tables[xp] = _table_of(xp)
+        table = _tables[xp.__name__] = _table_of(xp)
     return table.get(name)
 
 
@@ -42,3 +44,9 @@ def _table_of(xp: Namespace) -> dict[str, Callable[..., Any]]:
         if sys.modules.get(lib.namespace) is xp:
             return dict(lib.natives())
     return {}
+
+
+def register(xp: Namespace) -> None:
+    """Look up `xp`'s natives now, when its library is loaded (not inside a traced step)."""
+    if xp.__name__ not in _tables:
+        _tables[xp.__name__] = _table_of(xp)

@@ -77,6 +77,8 @@ def _natives() -> dict[str, Any]:
     return {
         "sigmoid": torch.sigmoid,
         "softmax": lambda x, axis=-1: torch.softmax(x, dim=axis),
+        # array-api-compat's take adds three operations to wrap negative indices
+        "take": lambda x, indices, axis: torch.index_select(x, axis, indices),
     }
 
 
@@ -108,10 +110,6 @@ def _compile(fn: Any, mode: str | None = None) -> Any:
     return call
 
 
-def _compile_function(fn: Any, device: Device) -> Any:
-    return _compile(fn)
-
-
 def _compile_step(body: Any, device: Device) -> Any:
     """The step through inductor; on CUDA also replayed as a CUDA graph ("reduce-overhead")."""
     if device.type != "cuda":
@@ -130,14 +128,13 @@ def _own(tree: Any) -> Any:
     return {key: value.clone() for key, value in tree.items()}
 
 
-#: torch.compile is off by default: on this project's 2-core CPU it takes some
-#: 30 s to compile the chapter's step, which then saves about 0.3 ms an
-#: iteration, so a 10,000-iteration run would need 100,000 to break even
-#: (docs/compile.md). ``compile=True`` turns it on.
+#: torch.compile is off by default: on a 2-core CPU compiling the chapter's step
+#: takes longer than the 10,000 iterations it speeds up (docs/compile.md).
+#: Evaluations stay eager: four large operations, which inductor speeds up by
+#: some 10% (0.015 s an evaluation) for 10-25 s of compiling each data shape.
 COMPILER = Compiler(
     name="torch.compile",
     auto=lambda device: False,
-    function=_compile_function,
     step=_compile_step,
     own=lambda tree, device: _own(tree) if device.type == "cuda" else tree,
 )

@@ -26,10 +26,11 @@ True
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .._typing import Array, Params, Trainable
-from ..backend import Backend, compiler_backends
+from ..backend import Backend, compiler_backends, native
 from ..errors import XpnetValueError
 from .step import make_step
 
@@ -107,11 +108,12 @@ class Engine:
         self.compiler, self.device = compiler, net.backend.device
         xp = net.backend.xp
         step = make_step(net, optimizer, grad)
+        take = native(xp, "take") or (lambda a, i, axis: xp.take(a, i, axis=axis))
 
         def body(
             params: Params, opt_state: dict[str, Array], x: Array, t: Array, index: Array
         ) -> tuple[Params, dict[str, Array], Array]:
-            x_batch, t_batch = xp.take(x, index, axis=0), xp.take(t, index, axis=0)
+            x_batch, t_batch = take(x, index, 0), take(t, index, 0)  # indices are >= 0
             return step(params, opt_state, x_batch, t_batch)
 
         def accuracy(params: Params, x: Array, t: Array) -> Array:
@@ -120,12 +122,31 @@ class Engine:
         self.loop: Any = None
         self.step: Any = body
         self._accuracy: Any = accuracy
+        #: Seconds spent in first calls (per shape), which is when compilers compile.
+        self.compile_seconds = 0.0
         if compiler is not None:
-            self._accuracy = compiler.function(accuracy, self.device)
+            if compiler.function is not None:
+                self._accuracy = self._timed(compiler.function(accuracy, self.device), shape_of=2)
             if compiler.loop is not None:
-                self.loop = compiler.loop(body, self.device)
+                self.loop = self._timed(compiler.loop(body, self.device))
             else:
-                self.step = compiler.step(body, self.device)
+                self.step = self._timed(compiler.step(body, self.device))
+
+    def _timed(self, fn: Any, shape_of: int | None = None) -> Any:
+        """`fn`, adding the duration of its first call for each shape of argument `shape_of`."""
+        seen: set[Any] = set()
+
+        def call(*args: Any) -> Any:
+            key = None if shape_of is None else tuple(args[shape_of].shape)
+            if key in seen:
+                return fn(*args)
+            start = time.perf_counter()
+            result = fn(*args)
+            self.compile_seconds += time.perf_counter() - start
+            seen.add(key)
+            return result
+
+        return call
 
     @property
     def name(self) -> str | None:

@@ -158,6 +158,7 @@ class _Run:
                     self.report(bar)
                 now = time.perf_counter()
                 self.progress.history.seconds += now - clock
+                self.progress.history.compile_seconds = self.engine.compile_seconds
                 clock = now
                 if path is not None:
                     write_checkpoint(path, self.net, self.optimizer, self.settings(), self.progress)
@@ -228,7 +229,8 @@ class _Run:
         self.net.params, self.progress.opt_state = params, opt_state
         self.progress.iteration += stop_row - start
         bar.update(stop_row - start)
-        self.record_losses(losses[start:stop_row])
+        # Sliced on the host: a device slice of each new length would compile (JAX).
+        self.record_losses(to_numpy(losses)[start:stop_row])
         return True
 
     def record_losses(self, losses: Array) -> None:
