@@ -30,9 +30,11 @@ Needs MNIST: XPNET_DATA or --data-dir.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,27 +48,40 @@ import xpnet
 TRAINING_ONLY = 10**9  # eval_every: evaluations after iteration 0 and the last only
 
 
+@dataclass
+class Run:
+    """One timed run: wall-clock and CPU seconds, its losses, final test accuracy, compiling."""
+
+    wall: float
+    cpu: float
+    losses: list
+    test_acc: float
+    compile_s: float
+
+
 def xpnet_run(backend, data, iters, eval_every, compile="auto"):
     (x, t), test = data
     net = xpnet.TwoLayerNet(784, 50, 10, seed=0, backend=backend)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     h = xpnet.train(
         net, (x, t), test, iters=iters, batch_size=100, lr=0.1, seed=0,
         eval_every=eval_every, verbose=0, compile=compile,
     )  # fmt: skip
-    seconds = time.perf_counter() - start
-    return seconds, h.train_loss, h.test_acc[-1], h.compile_seconds
+    return Run(
+        time.perf_counter() - wall, time.process_time() - cpu, h.train_loss, h.test_acc[-1],
+        h.compile_seconds,
+    )  # fmt: skip
 
 
 def hand_run(module, params, data, iters, eval_every):
     (x, t), (xt, tt) = data
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     out = module.train_loop(
         params, x, t, xt, tt, iters=iters, batch_size=100, lr=0.1, seed=0, eval_every=eval_every
     )
-    seconds = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     test_acc = out[2] if module is ref else out[1]  # numpy's loop also returns train_acc
-    return seconds, [float(v) for v in out[0]], float(test_acc[-1]), 0.0
+    return Run(wall, cpu, [float(v) for v in out[0]], float(test_acc[-1]), 0.0)
 
 
 def contenders(args, host):
@@ -102,29 +117,36 @@ def contenders(args, host):
     return found
 
 
-def compile_times(args, first, xpnet_compile):
-    """Seconds spent compiling, per compiled contender (see the module's docstring)."""
-    times = {"xpnet jax (compiled)": statistics.median(xpnet_compile["xpnet jax (compiled)"])}
-    names = ["jax scan (hand)"] + (["xpnet torch (compiled)"] if args.torch_compile else [])
-    for name in names:
-        times[name] = first[name] - statistics.median(args.times[name][1:])
-    return times
+def rounds(runs, repeats):
+    """Run every contender `repeats + 1` times, alternating; round 0 includes compiling."""
+    out = {name: [] for name in runs}
+    for _ in range(repeats + 1):
+        for name, run in runs.items():
+            out[name].append(run())
+            print(f"{name}: {out[name][-1].wall:.2f} s", file=sys.stderr, flush=True)
+    return out
 
 
-def chapter_runs(args, host):
-    """`xpnet train` defaults on NumPy (evaluations every 600 iterations) vs the NumPy loop."""
-    init = ref.init_params((784, 50, 10), seed=0)
-    pair = {
-        "xpnet numpy, 17 evaluations": lambda: xpnet_run("numpy", host, args.iters, None),
-        "numpy loop, same evaluations": lambda: hand_run(
-            ref, {k: v.copy() for k, v in init.items()}, host, args.iters, 600
-        ),
+def summary(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "all": values,
     }
-    times = {name: [] for name in pair}
-    for _ in range(args.repeats):
-        for name, run in pair.items():
-            times[name].append(run()[0])
-    return times
+
+
+def paired_ratios(measured, pairs, clock):
+    """For each (label, numerator, denominator) the ratio in each round after the first.
+
+    Contenders run side by side, so each round's ratio compares runs made under
+    the same load; their spread says how noisy the machine was.
+    """
+    out = {}
+    for label, num, den in pairs:
+        values = [num(r, clock) / den(r, clock) for r in range(1, len(measured["xpnet numpy"]))]
+        out[label] = summary(values)
+    return out
 
 
 def main() -> None:
@@ -140,74 +162,106 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
-    host = xpnet.load_mnist(data_dir=args.data_dir, backend="numpy")
-    runs = contenders(args, host)
+    import jax
     import torch
 
-    threads = torch.get_num_threads()
+    host = xpnet.load_mnist(data_dir=args.data_dir, backend="numpy")
+    runs = contenders(args, host)
+    jax.jit(lambda a: a + 1)(1.0).block_until_ready()  # JAX's start-up is not compile time
+    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     results: dict = {
-        "machine": {**machine(), "torch": torch.__version__, "torch_threads": threads},
+        "machine": {
+            **machine(), "torch": torch.__version__, "jax": jax.__version__,
+            "torch_threads": torch.get_num_threads(), **threads,
+            "load_average_at_start": os.getloadavg(),
+        },
         "iters": args.iters,
         "repeats": args.repeats,
-    }
-    import jax
-
-    results["machine"]["jax"] = jax.__version__
-    args.times = {name: [] for name in runs}
-    first, curves, accs = {}, {}, {}
-    xpnet_compile: dict = {name: [] for name in runs}
-    for repeat in range(args.repeats + 1):  # the first round holds the compile times
-        for name, run in runs.items():
-            seconds, losses, acc, compiling = run()
-            if repeat == 0:
-                first[name], curves[name], accs[name] = seconds, losses, acc
-            else:
-                xpnet_compile[name].append(compiling)
-            args.times[name].append(seconds)
-    compile_s = compile_times(args, first, xpnet_compile)
-    steady = {name: statistics.median(ts[1:]) for name, ts in args.times.items()}
-    xpnet_jax_steady = steady["xpnet jax (compiled)"] - compile_s["xpnet jax (compiled)"]
-    ratios = {
-        "xpnet jax compiled / jax scan, training (compile excluded)": xpnet_jax_steady
-        / steady["jax scan (hand)"],
-        "xpnet jax compiled / jax scan, whole runs (compile included)": steady[
-            "xpnet jax (compiled)"
-        ]
-        / (steady["jax scan (hand)"] + compile_s["jax scan (hand)"]),
-        "xpnet torch eager / torch loop": steady["xpnet torch (eager)"]
-        / steady["torch loop (hand)"],
-        "xpnet numpy / numpy loop": steady["xpnet numpy"] / steady["numpy loop (hand)"],
-        "xpnet jax compiled (whole run) / xpnet numpy": steady["xpnet jax (compiled)"]
-        / steady["xpnet numpy"],
+    }  # fmt: skip
+    m = rounds(runs, args.repeats)
+    first = {name: rs[0] for name, rs in m.items()}
+    compile_s = {
+        "xpnet jax (compiled), per run": statistics.median(
+            r.compile_s for r in m["xpnet jax (compiled)"]
+        ),
+        "jax scan (hand), once per process": first["jax scan (hand)"].wall
+        - statistics.median(r.wall for r in m["jax scan (hand)"][1:]),
     }
     if args.torch_compile:
-        ratios["xpnet torch compiled / torch loop (compile excluded)"] = (
-            steady["xpnet torch (compiled)"] / steady["torch loop (hand)"]
+        compile_s["xpnet torch (compiled), once per process"] = first[
+            "xpnet torch (compiled)"
+        ].wall - statistics.median(r.wall for r in m["xpnet torch (compiled)"][1:])
+
+    def t(name):
+        return lambda r, clock: getattr(m[name][r], clock)
+
+    def jax_training(r, clock):  # xpnet on JAX without its compile time
+        run = m["xpnet jax (compiled)"][r]
+        return getattr(run, clock) - run.compile_s
+
+    def hand_jax_whole(r, clock):
+        return (
+            getattr(m["jax scan (hand)"][r], clock) + compile_s["jax scan (hand), once per process"]
         )
-    chapter = chapter_runs(args, host)
-    chapter_med = {name: statistics.median(ts) for name, ts in chapter.items()}
-    ratios["xpnet train defaults (numpy, 17 evaluations) / numpy loop, same evaluations"] = (
-        chapter_med["xpnet numpy, 17 evaluations"] / chapter_med["numpy loop, same evaluations"]
-    )
-    reference = np.asarray(curves["numpy loop (hand)"][:1000])
+
+    pairs = [
+        ("xpnet jax compiled / jax scan (compile excluded)", jax_training, t("jax scan (hand)")),
+        (
+            "xpnet jax compiled / jax scan (compile included)",
+            t("xpnet jax (compiled)"),
+            hand_jax_whole,
+        ),
+        ("xpnet torch eager / torch loop", t("xpnet torch (eager)"), t("torch loop (hand)")),
+        ("xpnet numpy / numpy loop", t("xpnet numpy"), t("numpy loop (hand)")),
+        (
+            "xpnet jax compiled (compile included) / xpnet numpy",
+            t("xpnet jax (compiled)"),
+            t("xpnet numpy"),
+        ),
+    ]
+    if args.torch_compile:
+        pairs.append(
+            ("xpnet torch compiled / torch loop (compile excluded)",
+             t("xpnet torch (compiled)"), t("torch loop (hand)"))
+        )  # fmt: skip
+    # CPU time only where one thread does the work (JAX's runtime has threads of its own).
+    eager = [pair for pair in pairs if "jax" not in pair[0]]
+    ratios = {"wall": paired_ratios(m, pairs, "wall"), "cpu": paired_ratios(m, eager, "cpu")}
+    chapter = rounds(chapter_runs(args, host), args.repeats - 1)
+    label = "xpnet train defaults (numpy, evaluations every 600) / numpy loop, same evaluations"
+    for clock in ("wall", "cpu"):
+        values = [
+            getattr(a, clock) / getattr(b, clock) for a, b in zip(*chapter.values(), strict=True)
+        ]
+        ratios[clock][label] = summary(values)
+    reference = np.asarray(first["numpy loop (hand)"].losses[:1000])
     results.update(
-        times_s={**args.times, **chapter},
-        note="times_s: first entry of each training-only contender includes compiling; "
-        "medians leave it out",
-        median_s={**steady, **chapter_med},
+        seconds={
+            name: {"wall": [r.wall for r in rs], "cpu": [r.cpu for r in rs]}
+            for name, rs in {**m, **chapter}.items()
+        },
+        note="seconds: each training-only contender's first run includes compiling; the "
+        "ratios use the later runs, each paired with the run beside it",
         compile_s=compile_s,
         ratios=ratios,
-        spread={
-            name: (max(ts[1:]) - min(ts[1:])) / statistics.median(ts[1:])
-            for name, ts in args.times.items()
-        },
-        test_acc=accs,
+        test_acc={name: rs[0].test_acc for name, rs in {**m, **chapter}.items()},
         max_rel_diff_first_1000_losses_vs_numpy_loop={
-            name: float(np.max(np.abs(np.asarray(c[:1000]) - reference) / reference))
-            for name, c in curves.items()
+            name: float(np.max(np.abs(np.asarray(rs[0].losses[:1000]) - reference) / reference))
+            for name, rs in m.items()
         },
     )
     write_results(results, args.out)
+
+
+def chapter_runs(args, host):
+    """`xpnet train` defaults on NumPy (evaluations every 600 iterations) vs the NumPy loop."""
+    init = ref.init_params((784, 50, 10), seed=0)
+    return {
+        "xpnet numpy, defaults": lambda: xpnet_run("numpy", host, args.iters, None),
+        "numpy loop, same evaluations": lambda: hand_run(
+            ref, {k: v.copy() for k, v in init.items()}, host, args.iters, 600
+        ),
+    }
 
 
 if __name__ == "__main__":
