@@ -114,9 +114,16 @@ def _compile_step(body: Any, device: Device) -> Any:
     """The step through inductor; on CUDA also replayed as a CUDA graph ("reduce-overhead")."""
     if device.type != "cuda":
         return _compile(body)
+    import torch
+
     compiled = _compile(body, "reduce-overhead")
+    marked: set[int] = set()
 
     def step(params: Any, opt_state: Any, x: Any, t: Any, index: Any) -> Any:
+        for data in (x, t):  # the whole data set: a CUDA graph must not copy it at every step
+            if id(data) not in marked:
+                torch._dynamo.mark_static_address(data)
+                marked.add(id(data))
         params, opt_state, loss = compiled(params, opt_state, x, t, index)
         return params, opt_state, loss.clone()  # the next replay reuses the loss's memory
 

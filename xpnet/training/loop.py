@@ -226,7 +226,8 @@ class _Run:
         params, opt_state, losses = self.engine.loop(
             self.net.params, self.progress.opt_state, self.x, self.t, batches, start, stop_row
         )
-        self.net.params, self.progress.opt_state = params, opt_state
+        own = self.engine.own
+        self.net.params, self.progress.opt_state = own(params), own(opt_state)
         self.progress.iteration += stop_row - start
         bar.update(stop_row - start)
         # Sliced on the host: a device slice of each new length would compile (JAX).
