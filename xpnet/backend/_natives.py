@@ -33,9 +33,10 @@ def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
     >>> native(xp, "sigmoid") is None
     True
     """
-    table = _tables.get(xp.__name__)
+    key = getattr(xp, "__name__", None)  # namespaces are modules; anything else: portable
+    table = _tables.get(key) if key is not None else {}
     if table is None:
-        table = _tables[xp.__name__] = _table_of(xp)
+        table = _tables[key] = _table_of(xp)
     return table.get(name)
 
 
@@ -48,5 +49,6 @@ def _table_of(xp: Namespace) -> dict[str, Callable[..., Any]]:
 
 def register(xp: Namespace) -> None:
     """Look up `xp`'s natives now, when its library is loaded (not inside a traced step)."""
-    if xp.__name__ not in _tables:
-        _tables[xp.__name__] = _table_of(xp)
+    key = getattr(xp, "__name__", None)
+    if key is not None and key not in _tables:
+        _tables[key] = _table_of(xp)

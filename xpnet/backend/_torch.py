@@ -97,13 +97,18 @@ def _quiet() -> Iterator[None]:
 
 
 def _compile(fn: Any, mode: str | None = None) -> Any:
-    """``torch.compile(fn)`` for fixed shapes, quiet (see :func:`_quiet`)."""
+    """``torch.compile(fn)`` for fixed shapes, quiet while it compiles (see :func:`_quiet`)."""
     import torch
 
     with _quiet():
         compiled = torch.compile(fn, mode=mode, dynamic=False)
+    calls = 0
 
     def call(*args: Any) -> Any:
+        nonlocal calls
+        if calls >= 3:  # compiled (and, on CUDA, recorded as a graph): no more warnings to hide
+            return compiled(*args)
+        calls += 1
         with _quiet():
             return compiled(*args)
 
