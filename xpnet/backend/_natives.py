@@ -34,7 +34,9 @@ def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
     True
     """
     key = getattr(xp, "__name__", None)  # namespaces are modules; anything else: portable
-    table = _tables.get(key) if key is not None else {}
+    if key is None:
+        return None
+    table = _tables.get(key)
     if table is None:
         table = _tables[key] = _table_of(xp)
     return table.get(name)
