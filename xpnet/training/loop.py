@@ -89,6 +89,7 @@ class _Run:
             config.compile, net.backend, grad=config.grad, optimizer=optimizer
         )
         self.engine = Engine(net, optimizer, config.grad, compiler)
+        self.compiling = False  # until the first report of a compiled session
         self.progress = Progress(0, History(), optimizer.init(net.params))
 
     def settings(self) -> dict[str, Any]:
@@ -167,12 +168,14 @@ class _Run:
         return self.progress.history
 
     def announce_compiling(self, bar: Any) -> None:
-        """Say, before the first evaluation, that the first steps include compiling."""
-        message = f"compiling with {self.engine.name}..."
-        if self.config.verbose == 1:
-            bar.set_postfix_str(message)
-        elif self.config.verbose == 2:
-            print(message, flush=True)
+        """Say that the steps before the first evaluation include compiling.
+
+        The progress bar says so while it happens; with ``verbose=2`` the first
+        evaluation line says how long it took (the chapter's lines stay one per
+        evaluation).
+        """
+        self.compiling = True
+        bar.set_postfix_str(f"compiling with {self.engine.name}...")
 
     def run_block(self, bar: Any, stop: StopRequest) -> bool:
         """Train up to the next evaluation; False if a stop was requested first."""
@@ -270,7 +273,12 @@ class _Run:
             )
         elif self.config.verbose == 2:
             names = "train acc, test acc" if h.test_acc else "train acc"
-            print(f"{names} | " + ", ".join(f"{a:.4f}" for a in accs), flush=True)
+            line = f"{names} | " + ", ".join(f"{a:.4f}" for a in accs)
+            if self.compiling:  # the first line of a compiled session says what that cost
+                seconds = self.engine.compile_seconds
+                line += f" (compiled with {self.engine.name} in {seconds:.1f} s)"
+            print(line, flush=True)
+        self.compiling = False
 
 
 def train(
