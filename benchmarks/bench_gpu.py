@@ -1,7 +1,11 @@
 """GPU benchmarks: xpnet on CuPy / PyTorch / JAX against a hand-written PyTorch loop.
 
 1. Backprop training, 784-50-10 at batch 100 (the chapter) and 784-4096-10 at
-   batch 8192 (a size where the GPU is busy), iterations per second.
+   batch 8192 (a size where the GPU is busy), iterations per second: every
+   backend eager (``compile=False``) and, where it has a compiler, compiled
+   (``compile=True``: jax.jit, torch.compile with CUDA graphs), against the
+   hand-written PyTorch loop eager and replayed from a captured CUDA graph.
+   Compile time is reported apart and left out of iterations per second.
 2. One structured numerical gradient (784-50-10, batch 100, float64) on each
    backend, with a PyTorch autograd backprop gradient as the yardstick.
 3. ``xpnet train --grad numerical`` for the chapter's 10,000 iterations (CuPy,
@@ -70,7 +74,8 @@ def backends(device: str) -> list[tuple[str, str]]:
     return found
 
 
-def time_xpnet_train(name, dev, host, hidden, batch, iters):
+def time_xpnet_train(name, dev, host, hidden, batch, iters, compile=False):
+    """Seconds of a timed run (compile time left out), its test accuracy, its compile time."""
     b = xpnet.backend.resolve_backend(name, dev)
     (x, t), (xt, tt) = host
     data = (
@@ -82,7 +87,7 @@ def time_xpnet_train(name, dev, host, hidden, batch, iters):
         xpnet.asarray(tt, dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b),
     )
     net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
-    xpnet.train(net, data, iters=5, batch_size=batch, seed=0, verbose=0)  # warm-up
+    warm_up = xpnet.train(net, data, iters=5, batch_size=batch, seed=0, verbose=0, compile=compile)
     net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
     start = time.perf_counter()
     h = xpnet.train(
@@ -95,11 +100,13 @@ def time_xpnet_train(name, dev, host, hidden, batch, iters):
         seed=0,
         eval_every=max(iters // 4, 1),
         verbose=0,
+        compile=compile,
     )
-    return time.perf_counter() - start, h.test_acc[-1]
+    seconds = time.perf_counter() - start  # torch.compile compiled in the warm-up; jax.jit again
+    return seconds - h.compile_seconds, h.test_acc[-1], warm_up.compile_seconds
 
 
-def time_torch_train(device, host, hidden, batch, iters):
+def time_torch_train(device, host, hidden, batch, iters, graphed=False):
     import reference_torch
     import torch
 
@@ -108,8 +115,9 @@ def time_torch_train(device, host, hidden, batch, iters):
     xt, tt = torch.from_numpy(xt).to(device), torch.from_numpy(np.asarray(tt, np.int64)).to(device)
     init = ref.init_params((784, hidden, 10), seed=0)
     params = {k: torch.from_numpy(v).to(device) for k, v in init.items()}
+    loop = reference_torch.train_loop_graphed if graphed else reference_torch.train_loop
     start = time.perf_counter()
-    _, test_acc = reference_torch.train_loop(
+    _, test_acc = loop(
         params,
         x,
         t,
@@ -156,6 +164,31 @@ def numerical_gradients(found, host, repeats):
     return out
 
 
+def cupy_capture_probe() -> str:
+    """Whether the installed CuPy captures a matrix product into a CUDA graph.
+
+    xpnet has no compiler for CuPy because CuPy refuses cuBLAS calls during
+    stream capture; this records whether that is still so.
+    """
+    try:
+        import cupy
+    except ImportError:
+        return "cupy not installed"
+    a = cupy.ones((8, 8), dtype=cupy.float32)
+    stream = cupy.cuda.Stream(non_blocking=True)
+    with stream:
+        stream.begin_capture()
+        try:
+            a @ a
+        except NotImplementedError as exc:
+            outcome = f"refused: {exc}"
+        else:
+            outcome = "captured"
+        finally:
+            stream.end_capture()
+    return outcome
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
@@ -179,14 +212,26 @@ def main() -> None:
     ):
         row = {}
         for name, dev in found:
-            seconds, acc = time_xpnet_train(name, dev, host, hidden, batch, iters)
-            row[f"xpnet {name}"] = {"iters_per_s": iters / seconds, "test_acc": acc}
+            has_compiler = xpnet.backend.resolve_backend(name, dev).library.compiler is not None
+            for mode in (False, True) if has_compiler else (False,):
+                n = iters if mode or name != "jax" else max(iters // 10, 4)  # eager JAX: slow
+                seconds, acc, comp = time_xpnet_train(name, dev, host, hidden, batch, n, mode)
+                row[f"xpnet {name} {'compiled' if mode else 'eager'}"] = {
+                    "iters_per_s": n / seconds,
+                    "test_acc": acc,
+                    "compile_s": comp,
+                }
         if any(name == "torch" for name, _ in found):
-            seconds, acc = time_torch_train(args.device, host, hidden, batch, iters)
-            row["torch loop"] = {"iters_per_s": iters / seconds, "test_acc": acc}
+            for graphed in (False, True) if args.device.startswith("cuda") else (False,):
+                seconds, acc = time_torch_train(args.device, host, hidden, batch, iters, graphed)
+                row[f"torch loop{' (CUDA graph)' if graphed else ''}"] = {
+                    "iters_per_s": iters / seconds,
+                    "test_acc": acc,
+                }
         rows[label] = row
         print(label, json.dumps(row), flush=True)
     results["train"] = rows
+    results["cupy_graph_capture_of_matmul"] = cupy_capture_probe()
     results["numerical_gradient"] = numerical_gradients(found, host, 3 if args.quick else 20)
     print(json.dumps(results["numerical_gradient"]), flush=True)
     train_backend = next((name for name, _ in found if name == "cupy"), "torch")

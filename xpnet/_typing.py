@@ -48,8 +48,10 @@ class Trainable(Protocol):
         """The gradient of the loss by central differences (``grad="numerical"``)."""
         ...
 
-    def accuracy(self, x: Array, t: Array) -> Any:
-        """Fraction of samples classified correctly."""
+    def correct(
+        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
+    ) -> Array:
+        """How many samples are classified correctly (a 0-d integer array), at `params` if given."""
         ...
 
     def get_config(self) -> dict[str, Any]:

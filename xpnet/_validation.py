@@ -201,7 +201,9 @@ def check_xt(
             f"{x.dtype}. Convert it with xpnet.asarray(..., dtype=...) or build the network "
             "with the data's dtype."
         )
-    if finite and not bool(xp.all(xp.isfinite(x))):
+    # max and min propagate NaN (the standard says so) and show ±inf: two reductions,
+    # no (N, D) array of booleans (torch.isfinite over MNIST takes 0.4 s on a CPU).
+    if finite and not bool(xp.isfinite(xp.max(x)) & xp.isfinite(xp.min(x))):
         raise XpnetValueError(f"`{x_name}` contains NaN or infinity; clean the data first.")
     if t is None or tuple(t.shape) == (n, output_size):
         return

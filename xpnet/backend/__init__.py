@@ -42,6 +42,7 @@ from ._backends import (
     BACKENDS,
     Backend,
     available_devices,
+    compiler_backends,
     get_backend,
     library_notes,
     resolve_backend,
@@ -49,6 +50,7 @@ from ._backends import (
     use_backend,
 )
 from ._dtypes import dtype_name, index_dtype
+from ._natives import native
 
 __all__ = [
     "BACKENDS",
@@ -58,6 +60,7 @@ __all__ = [
     "available_devices",
     "backend_of",
     "check_memory",
+    "compiler_backends",
     "device",
     "dtype_name",
     "float64_available",
@@ -68,6 +71,7 @@ __all__ = [
     "library_notes",
     "library_of",
     "namespace",
+    "native",
     "perturbation",
     "read_only_reason",
     "resolve_backend",

@@ -13,12 +13,14 @@ from typing import Any
 from .._typing import Device, Namespace
 from ..errors import BackendError, NotInstalledError, XpnetTypeError
 from ._library import Library
+from ._natives import register as register_natives
 from ._registry import LIBRARIES
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "available_devices",
+    "compiler_backends",
     "get_backend",
     "library_notes",
     "resolve_backend",
@@ -95,7 +97,9 @@ def _load_namespace(lib: Library) -> Namespace:
             f"installed ({exc}). Install it with: pip install {lib.extra}"
         ) from exc
     lib.on_load()
-    return importlib.import_module(lib.namespace)
+    xp = importlib.import_module(lib.namespace)
+    register_natives(xp)
+    return xp
 
 
 def _spec_key(spec: Any) -> Any:
@@ -242,3 +246,14 @@ def library_notes(name: str) -> str:
     lib = _library(name)
     _load_namespace(lib)
     return lib.notes()
+
+
+def compiler_backends() -> tuple[str, ...]:
+    """The backends whose library compiles training (``train(compile=True)``).
+
+    Examples
+    --------
+    >>> "numpy" in compiler_backends()
+    False
+    """
+    return tuple(name for name, lib in LIBRARIES.items() if lib.compiler is not None)

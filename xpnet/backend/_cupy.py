@@ -51,6 +51,22 @@ def _free_memory(device: Any) -> int:
         return int(device.mem_info[0] + cupy.get_default_memory_pool().free_bytes())
 
 
+def _natives() -> dict[str, Any]:
+    import cupy
+
+    @cupy.fuse()
+    def sigmoid(x: Any) -> Any:  # xpnet.sigmoid's formula, as one fused kernel
+        e = cupy.exp(-cupy.abs(x))
+        return cupy.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    return {"sigmoid": sigmoid}
+
+
+# No compiler (compile=True is an error): CuPy refuses cuBLAS calls while a
+# stream is being captured into a CUDA graph (cupy_backends/cuda/libs/cublas.pyx,
+# setStream: "calling cuBLAS API during stream capture is currently
+# unsupported"), and every step multiplies matrices. benchmarks/bench_gpu.py
+# checks whether the installed CuPy still refuses.
 LIBRARY = Library(
     name="cupy",
     module="cupy",
@@ -61,4 +77,5 @@ LIBRARY = Library(
     to_host=lambda x: x.get(),
     is_array=array_api_compat.is_cupy_array,
     free_memory=_free_memory,
+    natives=_natives,
 )

@@ -13,7 +13,14 @@ import numpy as np
 from .._typing import Array, Device, Namespace
 from ..errors import BackendError
 
-__all__ = ["Library", "default_has_float64", "plain_perturbation", "split_index"]
+__all__ = [
+    "Compiler",
+    "Library",
+    "default_has_float64",
+    "no_natives",
+    "plain_perturbation",
+    "split_index",
+]
 
 
 def default_has_float64(xp: Namespace, device: Device) -> bool:
@@ -34,6 +41,57 @@ def _no_notes() -> str:
 
 def _nothing() -> None:
     return None
+
+
+def no_natives() -> dict[str, Callable[..., Any]]:
+    """A library without native versions of xpnet's functions: the portable forms serve."""
+    return {}
+
+
+@dataclass(frozen=True)
+class Compiler:
+    """How one library compiles training: what ``train(compile=True)`` uses.
+
+    A compiler gets the training body ``body(params, opt_state, x, t, index)
+    -> (params, opt_state, loss)`` (one mini-batch gathered from the whole
+    data `x`, `t` by the index array `index`, then one pure step) and wraps
+    it in exactly one of two ways:
+
+    * `loop` compiles a whole chunk of iterations into one call,
+      ``run(params, opt_state, x, t, batches, start, stop) -> (params,
+      opt_state, losses)``: rows ``start .. stop-1`` of `batches` (always
+      :attr:`xpnet.random.BatchSampler.CHUNK` rows, so shapes never change),
+      and a `losses` vector as long as `batches` whose entries ``start ..
+      stop-1`` are the losses;
+    * `step` compiles the body itself, same signature; the Python loop calls it.
+
+    Attributes
+    ----------
+    name : str
+        What the messages call it ("jax.jit", "torch.compile").
+    auto : callable
+        ``device -> bool``: whether ``compile="auto"`` uses it there, decided
+        from measurements of the chapter's job, compile time included (see
+        docs/compile.md).
+    function : callable or None
+        ``(fn, device) -> compiled fn``, for pure functions of arrays such as
+        the accuracy of a network at given parameters; None where compiling
+        them does not pay (they run eagerly).
+    loop, step : callable or None
+        ``(body, device) -> compiled``, as described above; one of them is set.
+    own : callable
+        ``(dict of arrays, device) -> dict of arrays``: the parameters or
+        optimizer state a compiled call returned, made the caller's own.
+        Copies where the compiler reuses its outputs' memory at the next call
+        (CUDA graphs); the arrays themselves elsewhere.
+    """
+
+    name: str
+    auto: Callable[[Device], bool]
+    function: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
+    loop: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
+    step: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
+    own: Callable[[Any, Device], Any] = lambda tree, device: tree
 
 
 @dataclass(frozen=True)
@@ -83,6 +141,16 @@ class Library:
         writes leave no trace on the user's array (PyTorch: ``x.data`` under
         ``torch.no_grad()``, so ``requires_grad``, ``.grad`` and the version
         counter stay as they were).
+    compiler : Compiler or None
+        How ``train(compile=...)`` compiles training on it; None: no compiler.
+    natives : callable
+        ``() -> {name: function}``: the library's own versions of functions
+        outside the array API standard that xpnet computes portably otherwise
+        (``"sigmoid"``, ``"softmax"``), with the same meaning and signature as
+        xpnet's (``softmax(x, axis)``), and faster forms of standard ones for
+        the arguments xpnet gives them (``"take"``: ``take(x, indices, axis)``
+        with indices known to be non-negative). Called once, after the library
+        is imported.
     """
 
     name: str
@@ -98,6 +166,8 @@ class Library:
     on_load: Callable[[], None] = _nothing
     notes: Callable[[], str] = _no_notes
     perturbation: Callable[[Array], AbstractContextManager[Array]] = plain_perturbation
+    compiler: Compiler | None = None
+    natives: Callable[[], dict[str, Callable[..., Any]]] = no_natives
 
 
 def split_index(spec: str, backend: str) -> tuple[str, int | None]:

@@ -80,6 +80,11 @@ def _add_train_parser(sub: Any) -> None:
         "--fail-on-divergence", action="store_true",
         help="stop with exit status 1 when training diverges (default: a warning)",
     )  # fmt: skip
+    t.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, default=None,
+        help="run the training step through the backend's compiler (jax.jit, torch.compile); "
+        "default: where that is fastest (JAX)",
+    )  # fmt: skip
     t.add_argument("--plot", default=None, metavar="PATH.png", help="write learning curves")
     t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
     t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")

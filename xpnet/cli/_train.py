@@ -62,8 +62,11 @@ def _train(args: argparse.Namespace) -> int:
     from ..errors import XpnetWarning
     from ..nets import TwoLayerNet
     from ..training import train
+    from ..training.compile import choose_compiler
 
     b = resolve_backend(args.backend, args.device)
+    if args.compile:  # before loading anything: can this backend compile this run?
+        choose_compiler(True, b, grad=args.grad, optimizer=None)
     net = TwoLayerNet(  # first: a size that cannot fit is refused before MNIST is read
         784, args.hidden, 10, activation=args.activation, backend=b, dtype=args.dtype,
         seed=args.seed,
@@ -81,6 +84,7 @@ def _train(args: argparse.Namespace) -> int:
             eval_every=args.eval_every, seed=args.seed, verbose=verbose,
             checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
             fail_on_divergence=args.fail_on_divergence,
+            compile="auto" if args.compile is None else args.compile,
         )  # fmt: skip
     summary = _summary(args, b, history)
     if args.json:

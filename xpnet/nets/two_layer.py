@@ -187,11 +187,26 @@ class TwoLayerNet:
         (the value is exact: hits / N).
         """
         x = self._cast(x)
-        xp = self._check_xt(x, t)
-        predicted = xp.argmax(self._scores(x), axis=1)
+        self._check_xt(x, t)
+        return int(self.correct(x, t, check_input=False)) / x.shape[0]
+
+    def correct(
+        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
+    ) -> Array:
+        """How many samples' most probable class is the label (a 0-d integer array).
+
+        The count stays on the device: training adds nothing to read back,
+        and compiles it with the step's compiler. `params` and `check_input`
+        as in :meth:`loss_and_gradient`.
+        """
+        if check_input:
+            x = self._cast(x)
+            xp = self._check_xt(x, t)
+        else:
+            xp = self.backend.xp
+        predicted = xp.argmax(self._scores(x, params), axis=1)
         labels = xp.argmax(t, axis=1) if t.ndim == 2 else t
-        hits = xp.count_nonzero(predicted == xp.astype(labels, predicted.dtype))
-        return int(hits) / x.shape[0]
+        return xp.count_nonzero(predicted == xp.astype(labels, predicted.dtype))
 
     # -- gradients -----------------------------------------------------------
 

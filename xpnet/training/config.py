@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._validation import non_negative_int, one_of, positive_float, positive_int
+from .compile import check_compile
 
 __all__ = ["GRADS", "TrainConfig"]
 
@@ -35,6 +36,9 @@ class TrainConfig:
     verbose : {0, 1, 2}
         Keras' meaning: 0 silent, 1 a progress bar, 2 one line per evaluation
         (the chapter's ``train acc, test acc | 0.9461, 0.9448``).
+    compile : {"auto", True, False}
+        Whether the backend's compiler (jax.jit, torch.compile) runs the
+        training step; "auto" where it pays for itself (docs/compile.md).
 
     Examples
     --------
@@ -53,6 +57,7 @@ class TrainConfig:
     eval_every: int | None = None
     seed: int | None = None
     verbose: int = 1
+    compile: str | bool = "auto"
 
     def __post_init__(self) -> None:
         checked = {
@@ -65,6 +70,7 @@ class TrainConfig:
             else positive_int(self.eval_every, "eval_every"),
             "seed": None if self.seed is None else non_negative_int(self.seed, "seed"),
             "verbose": one_of(self.verbose, "verbose", (0, 1, 2)),
+            "compile": check_compile(self.compile),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)

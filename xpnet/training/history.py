@@ -25,6 +25,8 @@ class History:
         (`test_acc` is empty without test data).
     seconds : float
         Wall-clock training time, evaluations included, over all sessions.
+    compile_seconds : float
+        The part of this session's `seconds` spent compiling (``train(compile=...)``).
 
     Examples
     --------
@@ -37,6 +39,7 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    compile_seconds: float = 0.0
 
     def __repr__(self) -> str:
         """A one-line summary (the lists may hold 10,000 losses)."""
@@ -56,7 +59,7 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         """The inverse of :meth:`to_dict`."""
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Compact host arrays for checkpoints: 8 bytes per loss, not a JSON string."""

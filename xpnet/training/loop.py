@@ -2,11 +2,12 @@
 
 Every iteration draws a mini-batch with replacement, computes the gradient
 (backpropagation, or the chapter's numerical gradient) and takes an optimizer
-step: one call of the pure step (:mod:`xpnet.training.step`). Every
-`eval_every` iterations (one epoch by default, iteration 0 included) and after
-the last one, the accuracy on the training and test sets is measured. Losses
-stay on the device until a chunk of iterations ends, so a GPU is not
-synchronised at every step.
+step: one call of the pure step (:mod:`xpnet.training.step`), or, where the
+backend's compiler runs it (:mod:`xpnet.training.compile`), the same step
+compiled. Every `eval_every` iterations (one epoch by default, iteration 0
+included) and after the last one, the accuracy on the training and test sets
+is measured. Losses stay on the device until a chunk of iterations ends, so a
+GPU is not synchronised at every step.
 
 Examples
 --------
@@ -43,12 +44,13 @@ from ..errors import (
 from ..optim import SGD
 from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
+from .compile import Engine, choose_compiler
 from .config import TrainConfig
 from .divergence import DivergenceMonitor, lr_hint
 from .history import History
 from .lock import checkpoint_lock, refuse_existing
 from .signals import StopRequest, TrainingInterrupted, stop_requests
-from .step import as_optimizer, make_step
+from .step import as_optimizer
 
 __all__ = ["train"]
 
@@ -89,7 +91,11 @@ class _Run:
         self.test_data = test_data
         self.every = config.eval_interval(self.x.shape[0])
         self.sampler = BatchSampler(self.x.shape[0], config.batch_size, config.seed)
-        self.step = make_step(net, optimizer, config.grad)
+        compiler = choose_compiler(
+            config.compile, net.backend, grad=config.grad, optimizer=optimizer
+        )
+        self.engine = Engine(net, optimizer, config.grad, compiler)
+        self.compiling = False  # until the first report of a compiled session
         self.progress = Progress(0, History(), optimizer.init(net.params))
 
     def settings(self) -> dict[str, Any]:
@@ -153,6 +159,8 @@ class _Run:
         bar = tqdm(total=iters, initial=done, disable=verbose != 1, unit="it")
         clock = time.perf_counter()
         with bar, stop_requests(terminate=path is not None) as stop:
+            if self.engine.name is not None and done < iters:
+                self.announce_compiling(bar)
             while self.progress.iteration < iters:
                 finished = self.run_block(bar, stop)
                 if finished:
@@ -160,12 +168,23 @@ class _Run:
                     self.report(bar)
                 now = time.perf_counter()
                 self.progress.history.seconds += now - clock
+                self.progress.history.compile_seconds = self.engine.compile_seconds
                 clock = now
                 if path is not None:
                     write_checkpoint(path, self.net, self.optimizer, self.settings(), self.progress)
                 if not finished:
                     raise TrainingInterrupted(stop.signum or 2, self.progress.iteration)
         return self.progress.history
+
+    def announce_compiling(self, bar: Any) -> None:
+        """Say that the steps before the first evaluation include compiling.
+
+        The progress bar says so while it happens; with ``verbose=2`` the first
+        evaluation line says how long it took (the chapter's lines stay one per
+        evaluation).
+        """
+        self.compiling = True
+        bar.set_postfix_str(f"compiling with {self.engine.name}...")
 
     def run_block(self, bar: Any, stop: StopRequest) -> bool:
         """Train up to the next evaluation; False if a stop was requested first."""
@@ -178,31 +197,58 @@ class _Run:
         return True
 
     def run_chunk(self, first: int, last: int, bar: Any, stop: StopRequest) -> bool:
-        """Iterations `first` to `last` from one draw of indices; losses read back at the end."""
-        xp = self.net.backend.xp
-        batches = self.sampler.indices(first, last + 1, backend=self.net.backend)
+        """Iterations `first` to `last` of one chunk of indices; losses read back at the end.
+
+        The whole chunk of indices is drawn (its shape never changes, so a
+        compiled loop compiles once); rows ``first % CHUNK ..`` are used.
+        """
+        start = first % BatchSampler.CHUNK
+        batches = self.sampler.indices(
+            first - start, first - start + BatchSampler.CHUNK, backend=self.net.backend
+        )
+        stop_row = start + last - first + 1
+        if self.engine.loop is not None:
+            return self.run_compiled_chunk(batches, start, stop_row, bar, stop)
         params, opt_state = self.net.params, self.progress.opt_state
         losses = []
         completed = True
-        for row in range(last - first + 1):
+        for row in range(start, stop_row):
             if stop:
                 completed = False
                 break
-            index = batches[row, ...]
-            x_batch, t_batch = xp.take(self.x, index, axis=0), xp.take(self.t, index, axis=0)
-            params, opt_state, loss = self.step(params, opt_state, x_batch, t_batch)
+            params, opt_state, loss = self.engine.step(
+                params, opt_state, self.x, self.t, batches[row, ...]
+            )
             self.net.params, self.progress.opt_state = params, opt_state  # never half-updated
             self.progress.iteration += 1
             losses.append(loss)
             bar.update(1)
-        self.record_losses(losses)
+        self.net.params = self.engine.own(self.net.params)
+        self.progress.opt_state = self.engine.own(self.progress.opt_state)
+        if losses:
+            self.record_losses(self.net.backend.xp.stack(losses))
         return completed
 
-    def record_losses(self, losses: list[Array]) -> None:
-        """Read losses back to the host; stop on the first non-finite one."""
-        if not losses:
-            return
-        values = to_numpy(self.net.backend.xp.stack(losses)).tolist()
+    def run_compiled_chunk(
+        self, batches: Array, start: int, stop_row: int, bar: Any, stop: StopRequest
+    ) -> bool:
+        """Rows `start` to `stop_row - 1` of `batches` in one call of the compiled loop."""
+        if stop:
+            return False
+        params, opt_state, losses = self.engine.loop(
+            self.net.params, self.progress.opt_state, self.x, self.t, batches, start, stop_row
+        )
+        own = self.engine.own
+        self.net.params, self.progress.opt_state = own(params), own(opt_state)
+        self.progress.iteration += stop_row - start
+        bar.update(stop_row - start)
+        # Sliced on the host: a device slice of each new length would compile (JAX).
+        self.record_losses(to_numpy(losses)[start:stop_row])
+        return True
+
+    def record_losses(self, losses: Array) -> None:
+        """Read losses (a 1-D array) back to the host; stop on the first non-finite one."""
+        values = to_numpy(losses).tolist()
         first = self.progress.iteration - len(values)
         bad = [i for i, value in enumerate(values) if not math.isfinite(value)]
         if bad:
@@ -216,9 +262,9 @@ class _Run:
         """Measure accuracy (Python floats); then warn, or raise, if the run diverges."""
         h = self.progress.history
         h.eval_iters.append(self.progress.iteration - 1)
-        h.train_acc.append(float(self.net.accuracy(self.x, self.t)))
+        h.train_acc.append(self.engine.accuracy(self.net.params, self.x, self.t))
         if self.test_data is not None:
-            h.test_acc.append(float(self.net.accuracy(*self.test_data)))
+            h.test_acc.append(self.engine.accuracy(self.net.params, *self.test_data))
         if self.monitor is not None:
             self.monitor.check(
                 h.train_loss, h.train_acc, every=self.every, samples=self.x.shape[0],
@@ -236,7 +282,12 @@ class _Run:
             )
         elif self.config.verbose == 2:
             names = "train acc, test acc" if h.test_acc else "train acc"
-            print(f"{names} | " + ", ".join(f"{a:.4f}" for a in accs), flush=True)
+            line = f"{names} | " + ", ".join(f"{a:.4f}" for a in accs)
+            if self.compiling:  # the first line of a compiled session says what that cost
+                seconds = self.engine.compile_seconds
+                line += f" (compiled with {self.engine.name} in {seconds:.1f} s)"
+            print(line, flush=True)
+        self.compiling = False
 
 
 def train(
@@ -256,6 +307,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     fail_on_divergence: bool = False,
+    compile: str | bool = "auto",
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
@@ -290,6 +342,13 @@ def train(
         interval, or accuracy at chance with a loss that does not fall);
         by default that is one :class:`~xpnet.errors.DivergenceWarning`. See
         :mod:`xpnet.training.divergence`.
+    compile : {"auto", True, False}
+        Run the step through the backend's compiler (jax.jit, torch.compile)?
+        "auto" compiles where that is fastest for the chapter's job, compile
+        time included: on JAX. True raises an error where it is not possible
+        (NumPy, array-api-strict, the numerical gradient). Compiled and eager
+        runs agree to float rounding, and a checkpoint of one resumes in the
+        other. See the documentation's "Compiled training" page.
 
     Returns
     -------
@@ -309,7 +368,7 @@ def train(
     """
     config = TrainConfig(
         iters=iters, batch_size=batch_size, lr=lr, grad=grad,
-        eval_every=eval_every, seed=seed, verbose=verbose,
+        eval_every=eval_every, seed=seed, verbose=verbose, compile=compile,
     )  # fmt: skip
     optimizer = as_optimizer(SGD(config.lr) if optimizer is None else optimizer)
     train_data = _checked_data(net, train_data, "train_data")

@@ -22,8 +22,11 @@ class _BookOptimizer:
     """Wraps an optimizer that only has the book's ``update(params, grads)``.
 
     The wrapped object updates a copy of the dict and keeps its own state, as
-    the book's optimizers do; it has no state to save in checkpoints.
+    the book's optimizers do; it has no state to save in checkpoints, and no
+    compiler can trace it (``pure`` is False).
     """
+
+    pure = False
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer = optimizer

@@ -1,0 +1,56 @@
+"""The array libraries' own versions of functions outside the standard.
+
+``sigmoid`` and ``softmax`` are not in the array API standard, so xpnet
+computes them portably, in several elementwise operations. Where a library
+has its own (``torch.sigmoid``, ``jax.nn.softmax``, a fused CuPy kernel), one
+call does the same work, and eager training on that library spends less time
+dispatching. Each library lists its natives in its registry record
+(``Library.natives``); :func:`native` finds them from a namespace.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .._typing import Namespace
+from ._registry import LIBRARIES
+
+__all__ = ["native", "register"]
+
+#: Namespace module name -> its natives. Keyed by name, not by module, so that
+#: torch.compile traces the look-up without breaking its graph.
+_tables: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
+    """Library `xp`'s own `name` function, or None where xpnet's portable form serves.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> native(xp, "sigmoid") is None
+    True
+    """
+    key = getattr(xp, "__name__", None)  # namespaces are modules; anything else: portable
+    if key is None:
+        return None
+    table = _tables.get(key)
+    if table is None:
+        table = _tables[key] = _table_of(xp)
+    return table.get(name)
+
+
+def _table_of(xp: Namespace) -> dict[str, Callable[..., Any]]:
+    for lib in LIBRARIES.values():
+        if sys.modules.get(lib.namespace) is xp:
+            return dict(lib.natives())
+    return {}
+
+
+def register(xp: Namespace) -> None:
+    """Look up `xp`'s natives now, when its library is loaded (not inside a traced step)."""
+    key = getattr(xp, "__name__", None)
+    if key is not None and key not in _tables:
+        _tables[key] = _table_of(xp)
