@@ -33,10 +33,16 @@ ALLOWED: dict[str, set[str]] = {
     "training": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
     },
-    "plot": {"_typing", "_validation", "_io", "errors", "backend", "gradient", "training"},
+    "sweep": {
+        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "nets",
+        "datasets", "training", "optim",
+    },
+    "plot": {
+        "_typing", "_validation", "_io", "errors", "backend", "gradient", "training", "sweep",
+    },
     "cli": {
         "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "checking", "nets",
-        "datasets", "training", "plot", "optim",
+        "datasets", "training", "plot", "optim", "sweep",
     },
 }  # fmt: skip
 #: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.

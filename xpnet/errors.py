@@ -22,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "CheckpointError",
+    "ClusterError",
     "DataError",
     "DeviceNotAvailableError",
     "NotInstalledError",
@@ -71,3 +72,7 @@ class OutputError(XpnetError, OSError):
 
 class TrainingDivergedError(XpnetError, FloatingPointError):
     """The training loss stopped being finite (or the run diverged)."""
+
+
+class ClusterError(XpnetError, ConnectionError):
+    """A Dask scheduler did not answer, or the cluster lost the runs given to it."""
