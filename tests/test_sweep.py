@@ -329,3 +329,42 @@ def test_gpus_without_dask_cuda_names_the_extra(tmp_path, monkeypatch) -> None:
         sweep(
             {"lr": [0.1]}, train_data=(x, t), store=tmp_path / "s.db", verbose=0, iters=5, gpus=True
         )
+
+
+# --- the figure ----------------------------------------------------------------------------
+
+
+def _record(key, status="done", acc=None, **settings):
+    from xpnet.sweep.store import RunRecord
+
+    return RunRecord(key, {"seed": 0, **settings}, status, final_test_acc=acc)
+
+
+def test_sweep_figure_is_a_heat_map_for_a_two_setting_grid() -> None:
+    pytest.importorskip("matplotlib")
+    from xpnet.plot import sweep_accuracy
+
+    runs = [_record(f"{lr}-{h}", acc=lr / 10 + h / 1000, lr=lr, hidden_size=h)
+            for lr in (0.1, 1.0, 3.0) for h in (20, 50)]  # fmt: skip
+    runs.append(_record("bad", status="failed", lr=9.0, hidden_size=20))
+    fig = sweep_accuracy(runs)
+    (ax,) = [a for a in fig.axes if a.images]
+    cells = ax.images[0].get_array()
+    assert cells.shape == (3, 2)  # lr (rows) by hidden_size (columns): the settings' order
+    assert cells[2, 1] == pytest.approx(0.35)  # lr 3.0, hidden 50
+    assert (ax.get_ylabel(), ax.get_xlabel()) == ("lr", "hidden_size")
+    assert {t.get_text() for t in ax.texts} >= {"0.350", "0.030"}
+
+
+def test_sweep_figure_has_a_panel_per_setting_and_marks_failures() -> None:
+    pytest.importorskip("matplotlib")
+    from xpnet.plot import sweep_accuracy
+
+    runs = [_record(str(i), acc=0.5, lr=10.0**-i, activation="relu", seed=i) for i in range(4)]
+    runs.append(_record("x", status="failed", lr=10.0, activation="sigmoid", seed=9))
+    fig = sweep_accuracy(runs)
+    assert [a.get_xlabel() for a in fig.axes] == ["seed", "lr", "activation"]
+    lr_axis = fig.axes[1]
+    assert lr_axis.get_xscale() == "log" and lr_axis.get_legend() is not None
+    with pytest.raises(XpnetValueError, match="settings differ"):
+        sweep_accuracy(runs[:1])

@@ -189,3 +189,30 @@ def test_embedded_cluster_sweep_equals_xpnet_train(mnist_dir, tmp_path, capsys) 
             expected["history"]["train_loss"],
         )
     assert not leftovers(before)
+
+
+@pytest.mark.mnist
+@pytest.mark.reliability("signals")
+def test_ctrl_c_stops_a_sweep_and_the_same_command_continues(mnist_dir, tmp_path) -> None:
+    import signal
+
+    from test_sweep_cluster import done_rows
+
+    store = tmp_path / "s.db"
+    argv = ["sweep", "--serial", "--quiet", "--lr", "0.1,0.5,1", "--hidden", "10", "--iters", "1000",
+            "--data-dir", str(mnist_dir), "--store", str(store)]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xpnet", *argv], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not done_rows(store) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "The same command continues the sweep" in err
+    finished = done_rows(store)
+    assert 1 <= len(finished) < 3
+    assert main(argv) == 0
+    assert len(done_rows(store)) == 3
+    assert {k: v for k, v in done_rows(store).items() if k in finished} == finished

@@ -8,7 +8,6 @@ they test the sweep's machinery rather than a backend.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sqlite3
@@ -22,7 +21,7 @@ import numpy as np
 import pytest
 
 from xpnet.sweep import read_runs, sweep
-from xpnet.sweep.cluster import worker_environment
+from xpnet.sweep.cluster import MALLOC, local_cluster
 
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
@@ -64,10 +63,7 @@ def leftovers(before: set[int]) -> list[str]:
 def client():
     """Two single-threaded worker processes on loopback, as the embedded cluster makes them."""
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, env=worker_environment(), silence_logs=logging.CRITICAL,
-    )  # fmt: skip
+    cluster = local_cluster(2)  # what sweep(client=None, workers=2) starts
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -97,8 +93,10 @@ def test_a_cluster_gives_the_serial_numbers(client, serial, tmp_path) -> None:
     assert numbers(result.runs) == numbers(serial.runs)
     workers = set(client.scheduler_info()["workers"])
     assert {r.worker for r in result.runs} <= workers
-    # Each worker runs its numeric libraries on one thread.
+    # Each worker runs its numeric libraries on one thread, and malloc as glibc adapts it.
     assert set(client.run(lambda: os.environ["OMP_NUM_THREADS"]).values()) == {"1"}
+    environ = client.run(lambda: {k: os.environ.get(k) for k in MALLOC})
+    assert all(e == MALLOC for e in environ.values())
 
 
 @pytest.mark.slow  # each worker imports torch

@@ -56,5 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = getattr(exc, "signum", 2)
         where = f" ({exc})" if str(exc) else ""
         hint = " With --checkpoint, continue with --resume." if command == "train" else ""
+        if command == "sweep":
+            hint = " The same command continues the sweep."
         print(f"xpnet: interrupted{where}.{hint}", file=sys.stderr)
         return 128 + signum

@@ -118,6 +118,15 @@ def _value(option: str, text: str, convert: Callable[[str], Any], check: Check) 
     return check(value, option)
 
 
+def _numbers(parts: list[str]) -> bool:
+    """Whether `parts` read as numbers: "1e-6:1e-2" is a range, "cuda:1" a value."""
+    try:
+        [float(part) for part in parts]
+    except ValueError:
+        return False
+    return True
+
+
 def parse_spec(option: str, text: str, convert: Callable[[str], Any], check: Check) -> Any:
     """('fixed', value), ('axis', values) or ('range', (low, high, scale)) from a SPEC."""
     spec = text.strip()
@@ -133,7 +142,7 @@ def parse_spec(option: str, text: str, convert: Callable[[str], Any], check: Che
         if a > b:
             raise UsageError(f"argument {option}: empty range {spec!r}")
         return "axis", list(range(a, b + 1))
-    if ":" in spec and option != "--device":
+    if ":" in spec and _numbers(spec.split(":")[:2]):
         parts = spec.split(":")
         scale = parts.pop() if len(parts) == 3 else "lin"
         if len(parts) != 2 or scale not in ("lin", "log") or "" in parts:

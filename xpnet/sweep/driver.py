@@ -11,7 +11,7 @@ from .._validation import non_negative_int, one_of
 from ..backend import get_backend
 from ..errors import CheckpointError, XpnetTypeError, XpnetValueError
 from .cluster import SerialExecutor, executor
-from .report import axes, rank, table
+from .report import axes, format_value, rank, table
 from .run import MnistSource, array_source, clear_cache
 from .settings import resolve, run_key
 from .space import as_points
@@ -219,7 +219,7 @@ class _Progress:
         self.bar.update(1)
         if self.verbose != 2:
             return
-        what = " ".join(f"{n}={run.settings.get(n)!r}" for n in self.names)
+        what = " ".join(f"{n}={format_value(run.settings.get(n))}" for n in self.names)
         if result["status"] == "done":
             accs = {k: result.get(f"final_{k}") for k in ("val_acc", "test_acc", "train_acc")}
             shown = ", ".join(f"{k} {v:.4f}" for k, v in accs.items() if v is not None)

@@ -25,7 +25,7 @@ from typing import Any
 
 from .store import RunRecord
 
-__all__ = ["axes", "metric", "rank", "table"]
+__all__ = ["axes", "format_value", "metric", "rank", "table"]
 
 METRICS = ("val_acc", "test_acc", "train_acc")
 
