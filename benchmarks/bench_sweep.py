@@ -11,15 +11,16 @@ so the comparison is of scheduling, not of threads. Reported:
    (scheduling, data, store), ``(wall * workers - sum of train seconds) / runs``.
 2. Seconds per run for 8, 16 and 64 tiny runs (`--tiny-iters` iterations) on
    the same cluster: flat if the cost per run does not grow with the sweep.
-3. With ``--gpus`` (dask-cuda installed, a CUDA backend such as
+3. Instead, with ``--gpus`` (dask-cuda installed, a CUDA backend such as
    ``--backend cupy``): runs per minute on one worker per GPU against the CPU
-   workers, the same sweep.
+   workers (on NumPy), the same sweep.
 
 Contenders alternate (`--repeats`), and the medians are reported; the machine
 is shared and noisy, so compare ratios. Needs MNIST (XPNET_DATA or --data-dir).
 
 Usage: python benchmarks/bench_sweep.py [--runs 8] [--iters 2000] [--workers 2]
        [--repeats 1] [--out benchmarks/results/DATE-sweep-cpu.json]
+       python benchmarks/bench_sweep.py --gpus --backend cupy   (scripts/gpu_check.sh)
 """
 
 from __future__ import annotations
@@ -88,16 +89,12 @@ def overhead(t: dict, workers: int) -> float:
     return (t["wall"] * workers - t["train"]) / t["runs"]
 
 
-def start_cluster(workers: int, gpus: bool = False):
+def start_cluster(workers: int | None, gpus: bool = False):
+    """What sweep(client=None) starts: one single-threaded worker per core, or per GPU."""
     import distributed
 
     start = time.perf_counter()
-    if gpus:
-        from dask_cuda import LocalCUDACluster
-
-        cluster = LocalCUDACluster(threads_per_worker=1, dashboard_address=None)
-    else:
-        cluster = local_cluster(workers)  # what sweep(client=None) starts
+    cluster = local_cluster(workers, gpus=gpus)
     client = distributed.Client(cluster)
     return cluster, client, time.perf_counter() - start
 
@@ -144,7 +141,7 @@ def space_of(n: int) -> list[dict]:
 
 def gpus(args, cpu_client) -> dict:
     """Runs per minute: one worker per GPU against the CPU workers, the same sweep."""
-    cluster, client, startup = start_cluster(0, gpus=True)
+    cluster, client, startup = start_cluster(None, gpus=True)
     try:
         points = space(args.runs)
         on_gpus = timed_sweep(points, client, args, args.iters)
@@ -165,21 +162,25 @@ def gpus(args, cpu_client) -> dict:
 
 def main() -> None:
     args = parse_args()
+    load_before = os.getloadavg()  # the machine is shared: how busy it was, for the record
     xpnet.load_mnist(data_dir=args.data_dir, backend="numpy")  # fail early; warm the cache
     cluster, client, startup = start_cluster(args.workers)
     try:
         results = {
             "machine": {**machine(), "threads_per_run": 1, "workers": args.workers},
             "cluster_startup_s": startup,
-            "compare": compare(args, client, args.workers),
-            "scaling": scaling(args, client),
         }
-        if args.gpus:
+        if args.gpus:  # GPU workers on args.backend against these CPU workers on NumPy
             results["gpus"] = gpus(args, client)
+        else:
+            results["compare"] = compare(args, client, args.workers)
+            results["scaling"] = scaling(args, client)
     finally:
         client.close()
         cluster.close()
     results["machine"]["platform"] = platform.platform()
+    load = {"before": load_before[0], "after": os.getloadavg()[0]}
+    results["machine"]["load_average_1min"] = load
     write_results(results, args.out)
 
 
