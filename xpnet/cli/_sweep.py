@@ -21,6 +21,16 @@ __all__ = ["add_sweep_parser", "cmd_sweep"]
 
 Check = Callable[[Any, str], Any]
 
+DESCRIPTION = """\
+Train a fresh network for every point of a grid (or of a random search) on an
+embedded Dask cluster (one single-threaded worker per core), on one worker per
+GPU (--gpus), on an existing cluster (--scheduler) or here (--serial). Each
+result is committed to the SQLite --store as it arrives; the same command again
+runs only what is missing. `xpnet sweep report` prints the best runs again.
+
+SPEC: a value (fixed), a list 0.01,0.1,1, an integer range 0..4, or with
+--random N a range to draw from, 1e-6:1e-2:log (log-uniform) or 0.5:0.99."""
+
 
 def _literal(text: str) -> Any:
     """An int, a float, true/false/none, or else the text itself."""
@@ -67,7 +77,7 @@ def add_sweep_parser(sub: Any) -> None:
     """``xpnet sweep [SETTINGS] [--random N]`` and ``xpnet sweep report``."""
     s = sub.add_parser(
         "sweep", help="train many networks (a grid or a random search) on Dask",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     group = s.add_argument_group("settings (SPEC: 0.1 | 0.01,0.1,1 | 0..4 | 1e-6:1e-2:log)")
     for option, setting, _, _, text in AXES:
@@ -91,8 +101,10 @@ def add_sweep_parser(sub: Any) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, or its file")
     where.add_argument("--gpus", action="store_true", help="one worker per GPU (dask-cuda)")
     where.add_argument("--serial", action="store_true", help="run here, one run after another")
-    s.add_argument("--timeout", type=POSITIVE_FLOAT, default=10.0, help="seconds to reach it")
-    s.add_argument("--retries", type=int, default=2, help="retries of a run whose worker died")
+    s.add_argument(
+        "--timeout", type=POSITIVE_FLOAT, default=10.0, help="seconds to reach --scheduler"
+    )
+    s.add_argument("--retries", type=int, default=2, help="tries again of a run that raised")
     s.add_argument("--retry-failed", action="store_true", help="run failed runs again too")
     _add_output_options(s)
     actions = s.add_subparsers(dest="sweep_action", parser_class=Parser, metavar="{report}")
