@@ -196,6 +196,9 @@ def test_embedded_cluster_sweep_equals_xpnet_train(mnist_dir, tmp_path, capsys) 
 def test_ctrl_c_stops_a_sweep_and_the_same_command_continues(mnist_dir, tmp_path) -> None:
     import signal
 
+    if os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"):
+        pytest.skip("the sweep's signal handling is tested in the NumPy session only")
+
     from test_sweep_cluster import done_rows
 
     store = tmp_path / "s.db"
