@@ -177,9 +177,11 @@ def _sweep_heat_map(fig: Any, done: list[Any], names: list[str], key: str, label
     ax = fig.subplots()
     image = ax.imshow(mean, cmap="viridis", origin="lower", aspect="auto")
     fig.colorbar(image, ax=ax, label=label)
+    middle = np.nanmean(mean)
     for (i, j), value in np.ndenumerate(mean):
         text = "failed" if np.isnan(value) else f"{value:.3f}"
-        ax.text(j, i, text, ha="center", va="center", color="white", fontsize=8)
+        color = "black" if value > middle else "white"  # readable on viridis' yellows
+        ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
     ax.set_xticks(range(len(cols)), [format_value(v) for v in cols])
     ax.set_yticks(range(len(rows)), [format_value(v) for v in rows])
     ax.set(xlabel=names[1], ylabel=names[0], title=f"{label} (mean over other settings)")
