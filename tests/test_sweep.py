@@ -310,6 +310,39 @@ def test_a_store_in_use_by_a_live_sweep_is_refused(backend, tmp_path) -> None:
     assert run_sweep(backend, tmp_path, {"lr": [0.5]}).executed == 1  # its owner is gone
 
 
+@pytest.mark.reliability("data loss")
+def test_a_store_that_cannot_be_written_loses_nothing_stored(
+    backend, tmp_path, monkeypatch
+) -> None:
+    """A full disk while recording a result: one clear error; what was stored stays; rerun ends it."""
+    import xpnet.sweep.store as store_module
+
+    first = run_sweep(backend, tmp_path, {"lr": [0.5]})
+    connect = store_module._connect
+
+    class DiskFull:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+        def execute(self, sql, *args):
+            if sql.startswith("UPDATE runs"):
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+    monkeypatch.setattr(store_module, "_connect", lambda *a, **k: DiskFull(connect(*a, **k)))
+    with pytest.raises(
+        xpnet.errors.OutputError, match=r"cannot write to the sweep store .*disk is full"
+    ):
+        run_sweep(backend, tmp_path, {"lr": [0.5, 2.0]})
+    monkeypatch.setattr(store_module, "_connect", connect)
+    stored = read_runs(tmp_path / "s.db")
+    assert stored[0] == first.runs[0] and stored[1].status == "running"
+    assert run_sweep(backend, tmp_path, {"lr": [0.5, 2.0]}).executed == 1
+
+
 # --- optional libraries ------------------------------------------------------------------
 
 

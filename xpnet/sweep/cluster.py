@@ -37,6 +37,7 @@ from .run import ArraySource, failed, run_one
 __all__ = [
     "DaskExecutor",
     "SerialExecutor",
+    "check_options",
     "executor",
     "local_cluster",
     "one_thread",
@@ -241,11 +242,8 @@ def _connect(address: str, timeout: float) -> Any:
         ) from None
 
 
-@contextlib.contextmanager
-def executor(
-    client: Any = None, *, workers: int | None = None, gpus: bool = False, timeout: float = 30.0
-) -> Iterator[SerialExecutor | DaskExecutor]:
-    """The executor for `client` (see the module's docstring); closes what it started."""
+def check_options(client: Any, workers: Any, gpus: bool, timeout: Any) -> tuple[int | None, float]:
+    """`workers` and `timeout` checked; an error for `workers` or `gpus` with a `client`."""
     workers = None if workers is None else positive_int(workers, "workers")
     timeout = positive_float(timeout, "timeout")
     if client is not None and (workers is not None or gpus):
@@ -253,6 +251,15 @@ def executor(
             "`workers` and `gpus` size the embedded cluster: give them only with client=None. "
             f"Received: client={client!r}."
         )
+    return workers, timeout
+
+
+@contextlib.contextmanager
+def executor(
+    client: Any = None, *, workers: int | None = None, gpus: bool = False, timeout: float = 30.0
+) -> Iterator[SerialExecutor | DaskExecutor]:
+    """The executor for `client` (see the module's docstring); closes what it started."""
+    workers, timeout = check_options(client, workers, gpus, timeout)
     if isinstance(client, str) and client == "serial":
         yield SerialExecutor()
     elif client is None:

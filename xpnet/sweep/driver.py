@@ -10,7 +10,7 @@ from typing import Any
 from .._validation import non_negative_int, one_of
 from ..backend import get_backend
 from ..errors import CheckpointError, XpnetTypeError, XpnetValueError
-from .cluster import SerialExecutor, executor
+from .cluster import SerialExecutor, check_options, executor
 from .report import axes, format_value, rank, table
 from .run import MnistSource, array_source, clear_cache
 from .settings import resolve, run_key
@@ -173,6 +173,7 @@ def sweep(
     ([1.0, 0.1], 2)
     """
     points = as_points(space)
+    check_options(client, workers, gpus, timeout)
     retries = non_negative_int(retries, "retries")
     one_of(verbose, "verbose", (0, 1, 2))
     source = _source(train_data, test_data, validation, data_dir)

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -39,7 +40,7 @@ from typing import Any
 
 from .._io import check_output_path
 from .._version import __version__
-from ..errors import CheckpointError
+from ..errors import CheckpointError, OutputError
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "RunRecord", "Store", "read_runs"]
 
@@ -189,7 +190,7 @@ class Store:
 
     def transaction(self) -> Any:
         """``with store.transaction():`` one write transaction, committed or rolled back whole."""
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -254,14 +255,35 @@ class Store:
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an error); SQLite's errors become OutputError."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn, self.path = conn, path
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
 
-    def __exit__(self, kind: Any, *exc: object) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            if issubclass(kind, sqlite3.Error):
+                raise self._error(value) from None
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException) -> OutputError:
+        return OutputError(
+            f"{self.path}: cannot write to the sweep store ({exc}); what it held before is intact."
+        )
 
 
 def _alive(pid: int) -> bool:
