@@ -9,6 +9,10 @@ so the comparison is of scheduling, not of threads. Reported:
    its start-up reported apart), the ratio cluster / serial, and the
    per-run overhead of each: the worker time not spent inside train()
    (scheduling, data, store), ``(wall * workers - sum of train seconds) / runs``.
+   On a busy machine wall times say little, so the same comparison is also made
+   from CPU time (``from_cpu_time``): the cluster's extra CPU seconds per run
+   (scheduler, workers' imports and data, store), and an estimate of the ratio
+   on an idle machine (the busiest worker's CPU time over the serial CPU time).
 2. Seconds per run for 8, 16 and 64 tiny runs (`--tiny-iters` iterations) on
    the same cluster: flat if the cost per run does not grow with the sweep.
 3. Instead, with ``--gpus`` (dask-cuda installed, a CUDA backend such as
@@ -33,6 +37,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -69,8 +74,17 @@ def space(runs: int) -> list[dict]:
     return points[:runs]
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_sweep(points: list[dict], client, args, iters: int) -> dict:
-    """Wall time of one sweep into a fresh store, and what its runs spent inside train()."""
+    """Wall time of one sweep into a fresh store, what its runs spent inside train(), and the
+    CPU time it cost: this process (client, scheduler, nannies) and each worker process."""
+    workers = {} if client == "serial" else client.run(cpu_seconds)
+    mine = cpu_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         result = sweep(
@@ -78,15 +92,37 @@ def timed_sweep(points: list[dict], client, args, iters: int) -> dict:
             iters=iters, hidden=50, backend=args.backend,
         )  # fmt: skip
         wall = time.perf_counter() - start
+    mine = cpu_seconds() - mine
+    after = {} if client == "serial" else client.run(cpu_seconds)
     failed = [r.error for r in result.runs if r.status != "done"]
     if failed:
         raise SystemExit(f"bench_sweep: runs failed: {failed[0]}")
-    return {"wall": wall, "train": sum(r.seconds for r in result.runs), "runs": len(result.runs)}
+    return {
+        "wall": wall,
+        "train": sum(r.seconds for r in result.runs),
+        "runs": len(result.runs),
+        "cpu_here": mine,
+        "cpu_workers": [after[w] - workers[w] for w in after if w in workers],
+    }
 
 
 def overhead(t: dict, workers: int) -> float:
     """Seconds per run of worker time not spent inside train()."""
     return (t["wall"] * workers - t["train"]) / t["runs"]
+
+
+def cpu_figures(serial: dict, cluster: dict) -> dict:
+    """Figures from CPU time, which other processes on a busy machine disturb far less than
+    wall time: on an idle machine the cluster's wall time is about its busiest worker's CPU
+    time (plus what this process does meanwhile), the serial one's about its CPU time."""
+    busiest = max(cluster["cpu_workers"])
+    total = sum(cluster["cpu_workers"]) + cluster["cpu_here"]
+    return {
+        "serial_cpu_s": serial["cpu_here"],
+        "cluster_cpu_s": {"here": cluster["cpu_here"], "workers": cluster["cpu_workers"]},
+        "estimated_idle_ratio": (busiest + cluster["cpu_here"] / 2) / serial["cpu_here"],
+        "extra_cpu_per_run_s": (total - serial["cpu_here"]) / serial["runs"],
+    }
 
 
 def start_cluster(workers: int | None, gpus: bool = False):
@@ -121,6 +157,7 @@ def compare(args, client, workers: int) -> dict:
             "serial": statistics.median(t["train"] / t["runs"] for t in serial),
             "cluster": statistics.median(t["train"] / t["runs"] for t in cluster),
         },
+        "from_cpu_time": [cpu_figures(a, b) for a, b in zip(serial, cluster, strict=True)],
     }
 
 

@@ -182,6 +182,7 @@ def local_cluster(workers: int | None = None, *, gpus: bool = False) -> Any:
         "host": "127.0.0.1",
         "dashboard_address": None,
         "silence_logs": logging.ERROR,
+        "preload": ["xpnet.sweep.run"],  # workers import xpnet (and NumPy) while they start
     }
     if gpus:
         try:
