@@ -197,6 +197,18 @@ def gpus(args, cpu_client) -> dict:
     }
 
 
+def busy_warning(load: dict, cores: int) -> str | None:
+    """A warning for the record when other processes competed for the cores."""
+    busiest = max(load.values())
+    if busiest < cores:
+        return None
+    return (
+        f"1-minute load average up to {busiest:.1f} on {cores} cores: other processes competed "
+        "for the cores, so wall times (the cluster's most) are disturbed; from_cpu_time is less "
+        "so. Re-run on an idle machine: python benchmarks/bench_sweep.py --out FILE"
+    )
+
+
 def main() -> None:
     args = parse_args()
     load_before = os.getloadavg()  # the machine is shared: how busy it was, for the record
@@ -218,6 +230,7 @@ def main() -> None:
     results["machine"]["platform"] = platform.platform()
     load = {"before": load_before[0], "after": os.getloadavg()[0]}
     results["machine"]["load_average_1min"] = load
+    results["warning"] = busy_warning(load, os.cpu_count() or 1)
     write_results(results, args.out)
 
 
