@@ -23,8 +23,8 @@ def _run_tests(session: nox.Session, extras: str, *deps: str, env: dict[str, str
 
 @nox.session(name="tests-numpy")
 def tests_numpy(session: nox.Session) -> None:
-    """Run the tests on NumPy."""
-    _run_tests(session, "", env={"XPNET_BACKEND": "numpy"})
+    """Run the tests on NumPy, and the sweeps' cluster tests (only here)."""
+    _run_tests(session, ",distributed", env={"XPNET_BACKEND": "numpy"})
 
 
 @nox.session(name="tests-array_api_strict")

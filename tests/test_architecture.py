@@ -36,12 +36,18 @@ ALLOWED: dict[str, set[str]] = {
     "training": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
     },
+    "sweep": {
+        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "nets",
+        "datasets", "training", "optim",
+    },
     "plot": {
         "_typing", "_validation", "_io", "errors", "backend", "differences", "gradient", "training",
+        "sweep",
     },
     "cli": {
         "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
         "checking", "nets", "datasets", "training", "plot", "optim", "differences", "batching",
+        "sweep",
     },
 }  # fmt: skip
 #: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.

@@ -38,8 +38,8 @@ def has_gpu(name: str) -> bool:
 def test_import_loads_no_backend_library() -> None:
     code = (
         "import sys, xpnet; "
-        "print(sorted(m for m in ('torch', 'cupy', 'jax', 'matplotlib', 'array_api_strict') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'cupy', 'jax', 'matplotlib', 'array_api_strict', "
+        "'dask', 'distributed', 'dask_cuda', 'threadpoolctl') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

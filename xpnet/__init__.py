@@ -14,7 +14,7 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import datasets, errors, layers, random
+from . import datasets, errors, layers, random, sweep
 from ._version import __version__
 from .backend import (
     BACKENDS,
@@ -74,6 +74,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "step_function",
+    "sweep",
     "take_rows",
     "to_numpy",
     "train",

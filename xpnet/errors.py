@@ -22,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "CheckpointError",
+    "ClusterError",
     "DataError",
     "DeviceNotAvailableError",
     "DivergenceWarning",
@@ -86,3 +87,7 @@ class ProbabilityWarning(XpnetWarning):
 
 class DivergenceWarning(XpnetWarning):
     """Training is diverging: the loss climbs far above its start, or accuracy stays at chance."""
+
+
+class ClusterError(XpnetError, ConnectionError):
+    """A Dask scheduler did not answer, or the cluster lost the runs given to it."""

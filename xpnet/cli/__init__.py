@@ -1,4 +1,4 @@
-"""The ``xpnet`` command: ``train``, ``gradcheck``, ``plot`` and ``info``.
+"""The ``xpnet`` command: ``train``, ``sweep``, ``gradcheck``, ``plot`` and ``info``.
 
 ``main(argv)`` returns the exit status, so it is testable without a
 subprocess: 0 on success, 1 when training diverges, 2 for bad options or
@@ -24,12 +24,14 @@ from collections.abc import Sequence
 from ..errors import TrainingDivergedError, XpnetError
 from ._commands import cmd_gradcheck, cmd_info, cmd_plot
 from ._parser import UsageError, build_parser
+from ._sweep import cmd_sweep
 from ._train import cmd_train
 
 __all__ = ["UsageError", "main"]
 
 
 COMMANDS = {"train": cmd_train, "gradcheck": cmd_gradcheck, "plot": cmd_plot, "info": cmd_info}
+COMMANDS["sweep"] = cmd_sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,5 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = getattr(exc, "signum", 2)
         where = f" ({exc})" if str(exc) else ""
         hint = " With --checkpoint, continue with --resume." if command == "train" else ""
+        if command == "sweep":
+            hint = " The same command continues the sweep."
         print(f"xpnet: interrupted{where}.{hint}", file=sys.stderr)
         return 128 + signum

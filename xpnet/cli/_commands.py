@@ -75,6 +75,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
             if args.json
             else _read_checkpoint_history(args.checkpoint)
         )
+    elif args.figure == "sweep":
+        if args.store is None:
+            raise UsageError("plot sweep needs --store FILE (written by `xpnet sweep`)")
+        fig = plot.sweep_accuracy(args.store)
     elif args.figure == "gradient-field":
         fig = plot.gradient_field(backend=args.backend, device=args.device)
     else:

@@ -112,7 +112,7 @@ def _add_other_parsers(sub: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )  # fmt: skip
     pl.add_argument(
-        "figure", choices=("gradient-field", "descent-path", "curves"), help="which figure"
+        "figure", choices=("gradient-field", "descent-path", "curves", "sweep"), help="which figure"
     )
     pl.add_argument(
         "--out", required=True, metavar="FILE.png", help="where to write it (png, svg, pdf)"
@@ -123,6 +123,7 @@ def _add_other_parsers(sub: Any) -> None:
     pl.add_argument(
         "--checkpoint", default=None, help="curves: a checkpoint written by `xpnet train`"
     )
+    pl.add_argument("--store", default=None, help="sweep: a store written by `xpnet sweep`")
     pl.add_argument(
         "--backend", default=None, help="gradient-field, descent-path: where to compute"
     )
@@ -142,4 +143,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_train_parser(sub)
     _add_other_parsers(sub)
+    from ._sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
