@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "random": {"_typing", "_validation", "errors", "backend"},
     "functions": {"_typing", "_validation", "errors", "backend"},
     "gradient": {"_typing", "_validation", "errors", "backend"},
-    "layers": {"_typing", "_validation", "errors", "backend", "functions"},
+    "layers": {"_typing", "_validation", "errors", "backend", "random", "functions"},
     "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
     "optim": {"_typing", "_validation", "errors", "backend"},
     "checking": {"_typing", "_validation", "errors", "backend", "gradient"},
@@ -33,7 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     "training": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
     },
-    "plot": {"_typing", "_validation", "_io", "errors", "backend", "gradient", "training"},
+    "plot": {
+        "_typing", "_validation", "_io", "errors", "backend", "random", "functions", "gradient",
+        "optim", "nets", "training",
+    },
     "cli": {
         "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "checking", "nets",
         "datasets", "training", "plot", "optim",

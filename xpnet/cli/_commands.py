@@ -62,12 +62,26 @@ def cmd_plot(args: argparse.Namespace) -> int:
     check_output_path(args.out, "--out")
     plot.check_format(args.out, "--out")
     if args.figure == "curves":
-        if (args.json is None) == (args.checkpoint is None):
+        if (args.json is None) == (args.checkpoint is None) or len(args.json or [0]) != 1:
             raise UsageError("plot curves needs exactly one of --json FILE or --checkpoint FILE")
         fig = plot.learning_curves(
-            _read_json_history(args.json)
+            _read_json_history(args.json[0])
             if args.json
             else _read_checkpoint_history(args.checkpoint)
+        )
+    elif args.figure == "compare":
+        if not args.json or len(args.json) < 2:
+            raise UsageError("plot compare needs --json A.json B.json ... (two or more summaries)")
+        runs = {}
+        for path in args.json:
+            summary = _read_json_summary(path)
+            runs[_label(summary, path, runs)] = summary["history"]
+        fig = plot.compare_curves(runs)
+    elif args.figure == "optimizers":
+        fig = plot.optimizer_paths(backend=args.backend, device=args.device)
+    elif args.figure == "weight-init":
+        fig = plot.weight_init_histograms(
+            activation=args.activation, backend=args.backend, device=args.device
         )
     elif args.figure == "gradient-field":
         fig = plot.gradient_field(backend=args.backend, device=args.device)
@@ -78,13 +92,31 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _read_json_history(path: str) -> dict[str, Any]:
+    return _read_json_summary(path)["history"]
+
+
+def _read_json_summary(path: str) -> dict[str, Any]:
     try:
-        history = json.loads(Path(path).read_text())["history"]
+        summary = json.loads(Path(path).read_text())
+        history = summary["history"]
+        for key in ("train_loss", "eval_iters", "train_acc", "test_acc"):
+            if not isinstance(history[key], list):
+                raise TypeError(f"`{key}` is not a list")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(
             f"--json {path}: not a summary written by `xpnet train --json` ({exc})"
         ) from None
-    return history
+    return summary
+
+
+def _label(summary: dict[str, Any], path: str, taken: dict[str, Any]) -> str:
+    """A run's name in a comparison: its optimizer and rate, else its file's name."""
+    label = Path(path).stem
+    if isinstance(summary.get("optimizer"), str):
+        label = summary["optimizer"]
+        if isinstance(summary.get("lr"), int | float):
+            label += f" (lr={summary['lr']:g})"
+    return label if label not in taken else f"{label} [{Path(path).name}]"
 
 
 def _read_checkpoint_history(path: str) -> Any:

@@ -23,6 +23,9 @@ class History:
     train_acc, test_acc : list of float
         Accuracy on the whole training and test sets at those iterations
         (`test_acc` is empty without test data).
+    val_acc : list of float
+        Accuracy on the validation data at those iterations (empty without
+        a ``validation`` split).
     seconds : float
         Wall-clock training time, evaluations included, over all sessions.
     """
@@ -31,6 +34,7 @@ class History:
     eval_iters: list[int] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,8 +43,9 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        """The inverse of :meth:`to_dict`."""
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        """The inverse of :meth:`to_dict` (summaries without ``val_acc`` are read too)."""
+        values = {key: data[key] for key in cls.__dataclass_fields__ if key != "val_acc"}
+        return cls(**values, val_acc=list(data.get("val_acc", [])))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Compact host arrays for checkpoints: 8 bytes per loss, not a JSON string."""
@@ -49,6 +54,7 @@ class History:
             "eval_iters": np.asarray(self.eval_iters, dtype=np.int64),
             "train_acc": np.asarray(self.train_acc, dtype=np.float64),
             "test_acc": np.asarray(self.test_acc, dtype=np.float64),
+            "val_acc": np.asarray(self.val_acc, dtype=np.float64),
         }
 
     @classmethod
@@ -59,5 +65,6 @@ class History:
             eval_iters=arrays["eval_iters"].tolist(),
             train_acc=arrays["train_acc"].tolist(),
             test_acc=arrays["test_acc"].tolist(),
+            val_acc=arrays["val_acc"].tolist() if "val_acc" in arrays else [],
             seconds=seconds,
         )

@@ -1,0 +1,38 @@
+"""Initial weight scales: a number, or Xavier's and He's rules by name."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._validation import finite_float, one_of
+
+__all__ = ["INIT_NAMES", "check_weight_init", "weight_scale"]
+
+#: Names `weight_init_std` accepts, and the variance each gives a weight: 1/n_in or 2/n_in.
+INIT_NAMES = {"xavier": 1.0, "sigmoid": 1.0, "he": 2.0, "relu": 2.0}
+
+
+def check_weight_init(weight_init_std: Any) -> float | str:
+    """`weight_init_std` checked: a finite number, or one of :data:`INIT_NAMES` (lower-cased)."""
+    if isinstance(weight_init_std, str):
+        return one_of(weight_init_std.lower(), "weight_init_std", tuple(INIT_NAMES))
+    return finite_float(weight_init_std, "weight_init_std")
+
+
+def weight_scale(weight_init_std: float | str, n_in: int) -> float:
+    """The standard deviation of a layer's initial weights, for `n_in` inputs per unit.
+
+    A number is used as it is; ``"xavier"`` or ``"sigmoid"`` give
+    ``sqrt(1 / n_in)`` (Glorot and Bengio, 2010, in the book's simplified
+    form), ``"he"`` or ``"relu"`` give ``sqrt(2 / n_in)`` (He et al., 2015).
+
+    Examples
+    --------
+    >>> weight_scale("he", 50), weight_scale(0.01, 784)
+    (0.2, 0.01)
+    """
+    checked = check_weight_init(weight_init_std)
+    if isinstance(checked, str):
+        return math.sqrt(INIT_NAMES[checked] / n_in)
+    return checked
