@@ -181,7 +181,7 @@ def optimizer_paths(
     dtype = "float64" if float64_available(b) else "float32"
     fig = _figure(figsize=(13.5, 8), layout="constrained")
     axes = fig.subplots(2, 3).ravel()
-    gx, gy = np.meshgrid(np.arange(-10, 10, 0.01), np.arange(-5, 5, 0.01))
+    gx, gy = np.meshgrid(np.arange(-10, 10, 0.05), np.arange(-5, 5, 0.05))
     levels = gx**2 / 20.0 + gy**2
     for ax, (name, rate) in zip(axes, OPTIMIZER_RATES.items(), strict=True):
         rule = getattr(optim, name)(lr=rate)

@@ -31,14 +31,13 @@ INIT_NAMES = ("he", "relu", "xavier", "sigmoid")
 
 def _hidden_sizes(text: str) -> list[int]:
     """``--hidden 100,100,100`` -> [100, 100, 100]."""
+    expected = "positive integers separated by commas" if "," in text else "a positive integer"
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected positive integers separated by commas, got {text!r}"
-        ) from None
-    if not sizes or any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError(f"every layer needs a positive size, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
     return sizes
 
 

@@ -34,6 +34,12 @@ array([0., 1.])
 >>> new, state = adam.apply(params, {"w": np.array([1.0, -1.0])}, state)
 >>> new["w"].round(4), state["step"]
 (array([-0.1,  1.1]), array([1], dtype=int32))
+>>> point = {"x": -7.0, "y": 2.0}  # the book's naive comparison: Python floats
+>>> adam = Adam(lr=0.3)
+>>> for _ in range(2):
+...     adam.update(point, {"x": point["x"] / 10.0, "y": 2.0 * point["y"]})
+>>> round(float(point["x"]), 4), round(float(point["y"]), 4)
+(-6.4004, 1.4022)
 """
 
 from ._base import Optimizer, Spec

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._typing import Array, Params
 from .._validation import positive_float
-from ..backend import device, namespace
+from ..backend import asarray, device, namespace
 from .schedules import Schedule, as_schedule
 
 __all__ = ["Optimizer", "Spec"]
@@ -96,8 +96,9 @@ class Optimizer:
 
     @staticmethod
     def step_count(state: dict[str, Array], like: Array) -> Array:
-        """The updates made so far, as an array of shape (1,) in `like`'s dtype."""
-        return namespace(like).astype(state["step"], like.dtype)
+        """The updates made so far, as a 0-d array in `like`'s dtype (kept as shape (1,))."""
+        xp = namespace(like)
+        return xp.reshape(xp.astype(state["step"], like.dtype), ())
 
     def rule(
         self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
@@ -108,7 +109,14 @@ class Optimizer:
     # -- the book's interface -------------------------------------------------------
 
     def update(self, params: Params, grads: Params) -> None:
-        """The book's call: replace each ``params[key]`` by its updated value."""
+        """The book's call: replace each ``params[key]`` by its updated value.
+
+        Python numbers (the book's naive comparison on ``x**2 / 20 + y**2``
+        keeps its two coordinates as floats) are taken as float64 NumPy
+        scalars.
+        """
+        params.update({k: _scalar(v) for k, v in params.items() if _is_number(v)})
+        grads = {k: _scalar(v) if _is_number(v) else v for k, v in grads.items()}
         if self.state is None:
             self.state = self.init(params)
         new, self.state = self.apply(params, grads, self.state)
@@ -139,3 +147,11 @@ class Optimizer:
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "class")
         return f"{type(self).__name__}({settings})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar(value: float) -> Array:
+    return asarray(value, dtype="float64", backend="numpy")

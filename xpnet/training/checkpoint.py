@@ -153,9 +153,13 @@ def read_checkpoint(
     for i, callback in enumerate(callbacks):
         spec = _call(callback, "state_spec", {}, net_spec)
         extra.update({f"callbacks.{i}.{k}": v for k, v in spec.items()})
-    state = load_state(
-        path, type(net), extra_spec=lambda meta: {**_history_spec(where, meta), **extra}
-    )
+
+    def expected(meta: dict[str, Any]) -> Spec:
+        spec = _history_spec(where, meta)  # checks the training metadata first
+        _check_callback_configs(where, meta["training"], callbacks)
+        return {**spec, **extra}
+
+    state = load_state(path, type(net), extra_spec=expected)
     training = state.meta["training"]
     if state.meta["network"] != net.get_config():
         raise CheckpointError(
@@ -204,18 +208,21 @@ def _call(callback: Any, method: str, default: Any, *args: Any) -> Any:
     return default if function is None else function(*args)
 
 
-def _restore_callbacks(where: str, training: dict[str, Any], callbacks: Sequence[Any]) -> None:
-    """Check the saved callbacks against this run's, then give each its saved state."""
+def _check_callback_configs(where: str, training: dict[str, Any], callbacks: Sequence[Any]) -> None:
+    """An error unless the checkpoint's callbacks have the settings of this run's."""
     saved = training.get("callbacks", [])
     configs = [_call(c, "get_config", {}) for c in callbacks]
-    if (
-        not isinstance(saved, list)
-        or [s.get("config") for s in saved if isinstance(s, dict)] != configs
-    ):
-        found = [s.get("config") for s in saved] if isinstance(saved, list) else saved
+    ok = isinstance(saved, list) and all(isinstance(s, dict) for s in saved)
+    found = [s.get("config") for s in saved] if ok else saved
+    if found != configs:
         raise CheckpointError(
             f"{where}: the checkpoint was trained with callbacks {found}, not {configs}."
         )
+
+
+def _restore_callbacks(where: str, training: dict[str, Any], callbacks: Sequence[Any]) -> None:
+    """Give each callback its saved state (their settings were checked before)."""
+    saved = training.get("callbacks", [])
     for callback, entry in zip(callbacks, saved, strict=True):
         try:
             _call(callback, "set_state", None, entry.get("state"))

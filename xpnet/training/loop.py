@@ -202,10 +202,15 @@ class _Run:
         """Call every callback after an evaluation; True when one asks to stop.
 
         Stopping ends each callback's run (EarlyStopping restores the best
-        network there) before the checkpoint is written.
+        network there) before the checkpoint is written. The extra evaluation
+        after the last iteration, when that falls between two regular ones,
+        is not shown to callbacks: a finished run continued to more
+        iterations then behaves exactly like one that never stopped.
         """
         h = self.progress.history
-        stop = any([bool(callback.on_evaluation(h)) for callback in self.callbacks])
+        i = h.eval_iters[-1]
+        regular = i == 0 or i % self.every == 0
+        stop = regular and any([bool(c.on_evaluation(h)) for c in self.callbacks])
         if stop or self.progress.iteration >= self.config.iters:
             for callback in self.callbacks:
                 if callable(getattr(callback, "on_train_end", None)):
