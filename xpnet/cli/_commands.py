@@ -72,7 +72,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     elif args.figure == "compare":
         if not args.json or len(args.json) < 2:
             raise UsageError("plot compare needs --json A.json B.json ... (two or more summaries)")
-        runs = {}
+        runs: dict[str, Any] = {}
         for path in args.json:
             summary = _read_json_summary(path)
             runs[_label(summary, path, runs)] = summary["history"]

@@ -80,7 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     summary = _summary(args, b, history, net, optimizer)
     stopped = ""
-    if stopper is not None and stopper.stopped_iteration is not None:
+    stopped_early = stopper is not None and stopper.stopped_iteration is not None
+    if stopped_early and stopper is not None and stopper.best_iteration is not None:
         # The network is the best one's again: report the accuracies measured for it.
         best = history.eval_iters.index(stopper.best_iteration)
         summary.update(train_acc=history.train_acc[best], test_acc=history.test_acc[best])
