@@ -253,6 +253,29 @@ def test_gradient_matches_the_autodiff_oracle(backend, f64, name, cls, kwargs) -
                      rtol=1e-9, atol=1e-12)  # fmt: skip
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_two_layer_net_matches_the_autodiff_oracle(backend, f64, activation) -> None:
+    net = xpnet.TwoLayerNet(4, 4, 4, weight_init_std=0.8, activation=activation, dtype=f64, seed=2)
+    x, t = small_batch(backend, f64)
+    xp = backend.xp
+    onehot = xp.astype(t[:, None] == xp.arange(4, device=backend.device)[None, :], f64)
+    settings = dict(layers=1, bn=False, masks={}, decay=0.0, activation=activation)
+    oracle = oracle_gradient(
+        backend, net.params, lambda p: reference_loss(xp, p, x, onehot, **settings)
+    )
+    for name, value in net.gradient(x, t).items():
+        assert_close(value, to_numpy(oracle[name]), backend=backend, dtype=f64, rtol=1e-9,
+                     atol=1e-12)  # fmt: skip
+
+
+def test_the_networks_follow_the_training_protocols() -> None:
+    from xpnet._typing import Buffered, Trainable
+
+    plain, extended = MultiLayerNet(4, [3], 2), MultiLayerNetExtend(4, [3], 2, use_dropout=True)
+    assert isinstance(plain, Trainable) and isinstance(extended, Trainable)
+    assert isinstance(extended, Buffered) and extended.buffers and not plain.buffers
+
+
 def test_batchnorm_layer_matches_the_autodiff_oracle(backend, f64) -> None:
     rng = np.random.default_rng(4)
     x = xpnet.asarray(rng.normal(1.0, 2.0, (6, 3)), dtype=f64)

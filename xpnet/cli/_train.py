@@ -80,13 +80,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     summary = _summary(args, b, history, net, optimizer)
     stopped = ""
-    stopped_early = stopper is not None and stopper.stopped_iteration is not None
-    if stopped_early and stopper is not None and stopper.best_iteration is not None:
+    best = None if stopper is None or stopper.stopped_iteration is None else stopper.best_iteration
+    if stopper is not None and best is not None:
         # The network is the best one's again: report the accuracies measured for it.
-        best = history.eval_iters.index(stopper.best_iteration)
-        summary.update(train_acc=history.train_acc[best], test_acc=history.test_acc[best])
+        k = history.eval_iters.index(best)
+        summary.update(train_acc=history.train_acc[k], test_acc=history.test_acc[k])
         summary["stopped_early"] = stopper.get_state()
-        stopped = f"; stopped early, best at iteration {stopper.best_iteration}"
+        stopped = f"; stopped early, best at iteration {best}"
     if args.json:
         _write_json(args.json, summary)
     if args.plot:
