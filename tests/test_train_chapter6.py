@@ -59,6 +59,39 @@ def test_the_same_seed_gives_the_same_curve_as_numpy(backend) -> None:
     )
 
 
+def test_the_whole_step_never_reads_back_to_the_host(backend, monkeypatch) -> None:
+    """Batch norm, dropout, weight decay and Adam in one pure step: no host round trip.
+
+    PyTorch: every way of reading a tensor back raises during the step. JAX:
+    the step traces under jax.jit, as a compiler sees it.
+    """
+    from xpnet.training.step import init_state, make_step
+
+    net = extended()
+    optimizer = Adam(lr=0.01)
+    step = make_step(net, optimizer, weight_decay=1e-3)
+    x, t = blobs(backend, n=10)
+    state = init_state(net, optimizer)
+    if backend.name == "torch":
+        import torch
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("host read-back inside the step")
+
+        for name in ("item", "tolist", "numpy", "__float__", "__bool__", "__int__", "__index__"):
+            monkeypatch.setattr(torch.Tensor, name, refuse)
+        step(net.params, state, x, t)
+    elif backend.name == "jax":
+        import jax
+
+        params, carried, loss = jax.jit(step)(net.params, state, x, t)
+        assert np.isfinite(float(loss)) and sorted(params) == sorted(net.params)
+        key = to_numpy(carried["net.dropout_key"])
+        assert key[1] == to_numpy(net.buffers["dropout_key"])[1] + 1  # moved on in the step
+    else:
+        pytest.skip("no device to synchronise with")
+
+
 class InterruptAdam(Adam):
     """Adam that presses Ctrl-C (a real SIGINT) during update number `at`."""
 

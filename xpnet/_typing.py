@@ -25,7 +25,8 @@ Params: TypeAlias = dict[str, Array]
 class Trainable(Protocol):
     """What :func:`xpnet.train` needs from a network.
 
-    ``TwoLayerNet`` implements it; so can any network of your own.
+    ``TwoLayerNet``, ``MultiLayerNet`` and ``MultiLayerNetExtend`` implement
+    it; so can any network of your own.
     """
 
     #: Names to parameter arrays; training replaces the dict after every step.
