@@ -2,9 +2,10 @@
 
 The chapter's Affine, Sigmoid, Relu and SoftmaxWithLoss, and chapter 6's
 BatchNormalization and Dropout (whose masks come from a counter-based
-generator that gives the same numbers on every backend). Layers never modify their inputs or the upstream gradient (the book's
-``Relu.backward`` writes zeros into ``dout``), and use only standard array
-API operations, so they run on every backend. A layer built with ``xp=``
+generator that gives the same numbers on every backend). Layers never modify
+their inputs or the upstream gradient (the book's ``Relu.backward`` writes
+zeros into ``dout``), and use only standard array API operations, so they run
+on every backend. A layer built with ``xp=``
 trusts that namespace (a network that checked its inputs passes it);
 otherwise every forward looks the namespace up from its input, and the
 backward of that call reuses it.

@@ -31,15 +31,14 @@ import os
 from typing import Any
 
 from .._typing import Array, Namespace, Params
-from .._validation import bounded_float, check_xt, finite_float, one_of, positive_int
+from .._validation import check_xt, finite_float
 from ..backend import Backend, asarray, dtype_name, namespace, resolve_backend, resolve_dtype
-from ..errors import XpnetTypeError, XpnetValueError
+from ..errors import XpnetTypeError
 from ..gradient import default_step, numerical_gradient
 from ..layers import SoftmaxWithLoss
-from ..random import default_rng, new_key
-from ._init import check_weight_init, weight_scale
+from ._init import check_weight_init
+from ._multi_config import initial_arrays, multi_layer_spec, normalised_config
 from ._sequential import (
-    ACTIVATIONS,
     Stack,
     batched_loss,
     forward,
@@ -48,7 +47,6 @@ from ._sequential import (
     train_pass,
 )
 from ._state import Spec, load_state, save_state
-from .two_layer import FLOAT_DTYPES
 
 __all__ = ["MultiLayerNet", "MultiLayerNetExtend"]
 
@@ -120,8 +118,7 @@ class MultiLayerNet:
 
     def _configure(self, config: dict[str, Any], b: Backend) -> None:
         """Take a checked `config` as this network's shape; make no arrays."""
-        self.state_spec(config)
-        self.config = self._normalised(config)
+        self.config = normalised_config(config, type(self).__name__, extended=self.EXTENDED)
         c = self.config
         self.input_size, self.output_size = c["input_size"], c["output_size"]
         self.hidden_size_list = list(c["hidden_size_list"])
@@ -144,25 +141,11 @@ class MultiLayerNet:
 
     def _initialise(self, seed: int | None) -> None:
         """Weights from xpnet's host RNG; biases, gamma, beta and statistics as the book."""
-        rng = default_rng(seed)
-        xp, b, sizes = self.backend.xp, self.backend, self.stack.sizes
-        params: Params = {}
-        for i in range(1, len(sizes)):
-            std = weight_scale(self.weight_init_std, sizes[i - 1])
-            params[f"W{i}"] = rng.normal((sizes[i - 1], sizes[i]), std, dtype=self.dtype, backend=b)
-            params[f"b{i}"] = xp.zeros(sizes[i], dtype=self.dtype, device=b.device)
-        for i in range(1, len(sizes) - 1) if self.use_batchnorm else ():
-            params[f"gamma{i}"] = xp.ones(sizes[i], dtype=self.dtype, device=b.device)
-            params[f"beta{i}"] = xp.zeros(sizes[i], dtype=self.dtype, device=b.device)
-        self.params = params
-        buffers: dict[str, Array] = {}
-        for i in range(1, len(sizes) - 1) if self.use_batchnorm else ():
-            buffers[f"running_mean{i}"] = xp.zeros(sizes[i], dtype=self.dtype, device=b.device)
-            buffers[f"running_var{i}"] = xp.ones(sizes[i], dtype=self.dtype, device=b.device)
-        if self.use_dropout:
-            dropout_seed = int(rng.integers(2**31 - 1, (1,), backend="numpy")[0])
-            buffers["dropout_key"] = new_key(dropout_seed, backend=b)
-        self.buffers = buffers
+        self.params, self.buffers = initial_arrays(
+            self.stack.sizes, self.weight_init_std, seed,
+            batchnorm=self.use_batchnorm, dropout=self.use_dropout,
+            backend=self.backend, dtype=self.dtype,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         c = self.get_config()
@@ -312,61 +295,12 @@ class MultiLayerNet:
         return dict(self.config, hidden_size_list=list(self.hidden_size_list))
 
     @classmethod
-    def _normalised(cls, config: dict[str, Any]) -> dict[str, Any]:
-        """`config` with checked values (ints, floats, flags) in a fixed key order."""
-        sizes = [positive_int(config.get(k), k) for k in ("input_size", "output_size")]
-        hidden = config.get("hidden_size_list")
-        if not isinstance(hidden, list | tuple) or not hidden:
-            raise XpnetValueError(
-                f"`hidden_size_list` must be a non-empty list of ints. Received: {hidden!r}."
-            )
-        hidden = [positive_int(n, "hidden_size_list") for n in hidden]
-        decay = finite_float(config.get("weight_decay_lambda"), "weight_decay_lambda")
-        if decay < 0:
-            raise XpnetValueError(f"`weight_decay_lambda` must be >= 0. Received: {decay!r}.")
-        dtype = config.get("dtype")
-        if dtype not in FLOAT_DTYPES:
-            raise XpnetTypeError(
-                f"A network's dtype must be one of {', '.join(FLOAT_DTYPES)}. Received: {dtype!r}."
-            )
-        out = {
-            "class": cls.__name__,
-            "input_size": sizes[0],
-            "hidden_size_list": hidden,
-            "output_size": sizes[1],
-            "activation": one_of(config.get("activation"), "activation", tuple(ACTIVATIONS)),
-            "weight_decay_lambda": decay,
-        }
-        if cls.EXTENDED:
-            for flag in ("use_dropout", "use_batchnorm"):
-                if not isinstance(config.get(flag), bool):
-                    raise XpnetTypeError(
-                        f"`{flag}` must be True or False. Received: {config.get(flag)!r}."
-                    )
-                out[flag] = config[flag]
-            ratio = config.get("dropout_ration")
-            out["dropout_ration"] = bounded_float(ratio, "dropout_ration", 0.0, 1.0)
-        out["dtype"] = dtype
-        return out
-
-    @classmethod
     def state_spec(cls, config: dict[str, Any]) -> Spec:
         """The arrays a network with `config` saves: parameters, then buffers.
 
         Checks `config` without allocating anything.
         """
-        c = cls._normalised(config)
-        sizes, dtype = [c["input_size"], *c["hidden_size_list"], c["output_size"]], c["dtype"]
-        spec: Spec = {}
-        for i in range(1, len(sizes)):
-            spec[f"W{i}"] = ((sizes[i - 1], sizes[i]), dtype)
-            spec[f"b{i}"] = ((sizes[i],), dtype)
-        hidden = range(1, len(sizes) - 1) if c.get("use_batchnorm") else range(0)
-        for name in ("gamma", "beta", "running_mean", "running_var"):
-            spec.update({f"{name}{i}": ((sizes[i],), dtype) for i in hidden})
-        if c.get("use_dropout"):
-            spec["dropout_key"] = ((2,), "int32")
-        return spec
+        return multi_layer_spec(normalised_config(config, cls.__name__, extended=cls.EXTENDED))
 
     def state_arrays(self) -> Params:
         """The arrays :meth:`save` writes: the parameters and the buffers."""
