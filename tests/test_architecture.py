@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "functions": {"_typing", "_validation", "errors", "backend"},
     "differences": {"_typing", "_validation", "errors", "backend"},
     "gradient": {"_typing", "_validation", "errors", "backend", "differences"},
-    "layers": {"_typing", "_validation", "errors", "backend", "functions"},
+    "layers": {"_typing", "_validation", "errors", "backend", "random", "functions"},
     "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
     "optim": {"_typing", "_validation", "errors", "backend"},
     "checking": {"_typing", "_validation", "errors", "backend", "gradient", "differences"},
@@ -41,8 +41,8 @@ ALLOWED: dict[str, set[str]] = {
         "datasets", "training", "optim",
     },
     "plot": {
-        "_typing", "_validation", "_io", "errors", "backend", "differences", "gradient", "training",
-        "sweep",
+        "_typing", "_validation", "_io", "errors", "backend", "random", "functions",
+        "differences", "gradient", "optim", "nets", "training", "sweep",
     },
     "cli": {
         "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",

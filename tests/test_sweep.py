@@ -220,7 +220,9 @@ def test_validation_goes_to_train_when_train_takes_it(backend, tmp_path, monkeyp
     def train_with_validation(net, train_data, test_data=None, *, validation=None, **kwargs):
         history = xpnet.train(net, train_data, test_data, **kwargs)
         seen["n"] = validation[0].shape[0]
-        return types.SimpleNamespace(**history.to_dict(), val_acc=[0.25] * len(history.eval_iters))
+        return types.SimpleNamespace(
+            **{**history.to_dict(), "val_acc": [0.25] * len(history.eval_iters)}
+        )
 
     monkeypatch.setattr(run_module, "train", train_with_validation)
     result = run_sweep(backend, tmp_path, {"lr": [0.5]}, validation=0.25)

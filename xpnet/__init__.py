@@ -14,7 +14,7 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import datasets, errors, layers, random, sweep
+from . import datasets, errors, layers, optim, random, sweep
 from ._version import __version__
 from .backend import (
     BACKENDS,
@@ -39,15 +39,23 @@ from .functions import (
     step_function,
 )
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
-from .nets import SimpleNet, TwoLayerNet
-from .optim import SGD
-from .training import History, TrainConfig, train
+from .nets import MultiLayerNet, MultiLayerNetExtend, SimpleNet, TwoLayerNet
+from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .training import EarlyStopping, History, TrainConfig, train
 
 __all__ = [
     "BACKENDS",
     "SGD",
+    "AdaGrad",
+    "Adam",
     "Backend",
+    "EarlyStopping",
     "History",
+    "Momentum",
+    "MultiLayerNet",
+    "MultiLayerNetExtend",
+    "Nesterov",
+    "RMSprop",
     "SimpleNet",
     "TrainConfig",
     "TwoLayerNet",
@@ -68,6 +76,7 @@ __all__ = [
     "namespace",
     "numerical_diff",
     "numerical_gradient",
+    "optim",
     "random",
     "relu",
     "set_backend",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["Array", "Device", "Namespace", "Params", "Trainable"]
+__all__ = ["Array", "Buffered", "Device", "Namespace", "Params", "Trainable"]
 
 #: An array of any array-API library (NumPy, CuPy, PyTorch, JAX, array-api-strict).
 Array: TypeAlias = Any
@@ -25,7 +25,8 @@ Params: TypeAlias = dict[str, Array]
 class Trainable(Protocol):
     """What :func:`xpnet.train` needs from a network.
 
-    ``TwoLayerNet`` implements it; so can any network of your own.
+    ``TwoLayerNet``, ``MultiLayerNet`` and ``MultiLayerNetExtend`` implement
+    it; so can any network of your own.
     """
 
     #: Names to parameter arrays; training replaces the dict after every step.
@@ -73,4 +74,41 @@ class Trainable(Protocol):
 
     def set_state_arrays(self, arrays: dict[str, Any]) -> None:
         """Take host arrays matching :meth:`state_spec` as the network's state."""
+        ...
+
+
+@runtime_checkable
+class Buffered(Protocol):
+    """A trainable network with buffers: arrays it saves that no optimizer touches.
+
+    BatchNormalization's running statistics and the dropout key of
+    ``MultiLayerNetExtend`` are buffers. The training step carries them from
+    one iteration to the next through the pure ``loss_gradient_buffers``.
+    """
+
+    #: Names to non-trainable arrays (included in ``state_arrays``).
+    buffers: dict[str, Array]
+
+    def loss_gradient_buffers(
+        self,
+        x: Array,
+        t: Array,
+        *,
+        params: Params | None = None,
+        buffers: dict[str, Array] | None = None,
+        check_input: bool = True,
+    ) -> tuple[Array, Params, dict[str, Array]]:
+        """One training pass, purely: the loss, the gradients and the buffers after it."""
+        ...
+
+    def correct(
+        self,
+        x: Array,
+        t: Array,
+        *,
+        params: Params | None = None,
+        buffers: dict[str, Array] | None = None,
+        check_input: bool = True,
+    ) -> Array:
+        """How many samples are classified correctly (test mode), at `params` and `buffers`."""
         ...

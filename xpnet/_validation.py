@@ -29,6 +29,7 @@ from ._typing import Array, Namespace
 from .errors import XpnetTypeError, XpnetValueError
 
 __all__ = [
+    "bounded_float",
     "check_floating",
     "check_labels",
     "check_xt",
@@ -96,6 +97,36 @@ def positive_float(value: Any, name: str) -> float:
     number = float(value)
     if not (math.isfinite(number) and number > 0):
         raise XpnetValueError(f"`{name}` must be a finite positive number. Received: {value!r}.")
+    return number
+
+
+def bounded_float(
+    value: Any,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = True,
+) -> float:
+    """`value` as a float, or an error unless it is a real number in the interval given.
+
+    The interval is ``[low, high)`` by default; `low_open` and `high_open` say
+    whether each end is excluded.
+
+    >>> bounded_float(0.9, "momentum", 0.0, 1.0)
+    0.9
+    >>> bounded_float(1.0, "beta1", 0.0, 1.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    xpnet.errors.XpnetValueError: `beta1` must be in (0, 1). Received: 1.0.
+    """
+    number = finite_float(value, name)
+    above = number > low if low_open else number >= low
+    below = number < high if high_open else number <= high
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise XpnetValueError(f"`{name}` must be in {interval}. Received: {value!r}.")
     return number
 
 

@@ -27,11 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from ._typing import Array
 from ._validation import finite_float, non_negative_int, positive_int
-from .backend import Backend, asarray, dtype_name, index_dtype, resolve_backend, resolve_dtype
+from .backend import (
+    Backend,
+    asarray,
+    dtype_name,
+    index_dtype,
+    namespace,
+    resolve_backend,
+    resolve_dtype,
+)
+from .backend import device as array_device
 from .errors import XpnetTypeError, XpnetValueError
 
-__all__ = ["BatchSampler", "Generator", "default_rng"]
+__all__ = ["BatchSampler", "Generator", "advance_key", "default_rng", "key_uniform", "new_key"]
 
 
 def _shape(shape: int | tuple[int, ...], name: str = "shape") -> tuple[int, ...]:
@@ -231,3 +241,79 @@ class BatchSampler:
         return asarray(
             host[start - offset : stop - offset], dtype=index_dtype(b.xp, b.device), backend=b
         )
+
+
+# -- a counter-based generator that runs on the device ------------------------------
+#
+# Dropout needs fresh random numbers at every training step, inside the pure
+# step (which a compiler may trace), identical on every backend. Host draws
+# would mean a host-to-device copy per step; each library's own device RNG
+# differs. So the numbers are a hash of (seed, counter, stream, position),
+# computed with int32 arithmetic that wraps the same way in NumPy, CuPy,
+# PyTorch, JAX and array-api-strict: Chris Wellons' "lowbias32" mixer, a
+# bijection of 32-bit integers with good avalanche. Shifts are made logical
+# by masking, and multiplier constants are written as signed int32.
+
+_M1, _M2 = 0x7FEB352D, 0x846CA68B - 2**32
+_GOLDEN, _SPREAD = 0x9E3779B9 - 2**32, 0x27D4EB2D
+
+
+def _mix(x: Array) -> Array:
+    """lowbias32 on int32 arrays (two's complement wraps alike on every backend)."""
+    x = x ^ ((x >> 16) & 0xFFFF)
+    x = x * _M1
+    x = x ^ ((x >> 15) & 0x1FFFF)
+    x = x * _M2
+    return x ^ ((x >> 16) & 0xFFFF)
+
+
+def new_key(
+    seed: int | None = None, *, backend: str | Backend | None = None, device: Any = None
+) -> Array:
+    """A key for :func:`key_uniform`: int32 ``[seed, 0]`` (seed reduced below 2**31).
+
+    None draws a seed from the operating system.
+
+    Examples
+    --------
+    >>> new_key(7, backend="numpy").tolist()
+    [7, 0]
+    """
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    seed = non_negative_int(seed, "seed") % 2**31
+    b = resolve_backend(backend, device)
+    return asarray(np.asarray([seed, 0], dtype=np.int32), dtype="int32", backend=b)
+
+
+def advance_key(key: Array) -> Array:
+    """The next key: the counter of ``[seed, counter]`` plus one (a new array)."""
+    xp = namespace(key)
+    return xp.concat([key[0:1], key[1:2] + 1])
+
+
+def key_uniform(key: Array, shape: tuple[int, ...], *, stream: int = 0, dtype: Any) -> Array:
+    """Uniform numbers in [0, 1) of `shape`, a pure function of `key`, `stream` and position.
+
+    The same key gives the same numbers on every backend and device, bit
+    for bit, with no host round trip: they are 24-bit hashes of
+    ``(seed, counter, stream, flat index)``. `stream` separates several
+    draws made with one key (dropout layers of one network).
+
+    Examples
+    --------
+    >>> u = key_uniform(new_key(0, backend="numpy"), (2, 3), dtype="float32")
+    >>> u.shape, str(u.dtype), bool(((u >= 0) & (u < 1)).all())
+    ((2, 3), 'float32', True)
+    """
+    xp = namespace(key)
+    n = 1
+    for size in shape:
+        n *= size
+    # Shape (1,), never 0-d: NumPy warns about wrapping on scalars, not on arrays.
+    base = _mix(key[0:1] ^ _mix(key[1:2] * _GOLDEN + (stream & 0x7FFFFFFF)))
+    position = xp.arange(n, dtype=xp.int32, device=array_device(key))
+    bits = _mix((position * _SPREAD) ^ base)
+    target = dtype if not isinstance(dtype, str) else getattr(xp, dtype)
+    values = xp.astype((bits >> 8) & 0xFFFFFF, target) * (1.0 / 2**24)
+    return xp.reshape(values, shape)

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ._parser import UsageError
@@ -68,10 +69,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     check_output_path(args.out, "--out")
     plot.check_format(args.out, "--out")
     if args.figure == "curves":
-        if (args.json is None) == (args.checkpoint is None):
+        if (args.json is None) == (args.checkpoint is None) or len(args.json or [0]) != 1:
             raise UsageError("plot curves needs exactly one of --json FILE or --checkpoint FILE")
         fig = plot.learning_curves(
-            _read_json_history(args.json)
+            _read_json_history(args.json[0])
             if args.json
             else _read_checkpoint_history(args.checkpoint)
         )
@@ -79,6 +80,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
         if args.store is None:
             raise UsageError("plot sweep needs --store FILE (written by `xpnet sweep`)")
         fig = plot.sweep_accuracy(args.store)
+    elif args.figure == "compare":
+        if not args.json or len(args.json) < 2:
+            raise UsageError("plot compare needs --json A.json B.json ... (two or more summaries)")
+        runs: dict[str, Any] = {}
+        for path in args.json:
+            summary, history = _read_json_summary(path)
+            runs[_label(summary, path, runs)] = history
+        fig = plot.compare_curves(runs)
+    elif args.figure == "optimizers":
+        fig = plot.optimizer_paths(backend=args.backend, device=args.device)
+    elif args.figure == "weight-init":
+        fig = plot.weight_init_histograms(
+            activation=args.activation, backend=args.backend, device=args.device
+        )
     elif args.figure == "gradient-field":
         fig = plot.gradient_field(backend=args.backend, device=args.device)
     else:
@@ -89,6 +104,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def _read_json_history(path: str) -> Any:
     """The history of a summary written by ``xpnet train --json``, checked before plotting."""
+    return _read_json_summary(path)[1]
+
+
+def _read_json_summary(path: str) -> tuple[dict[str, Any], Any]:
+    """A summary written by ``xpnet train --json``, and its checked History."""
     from .. import _memory
     from ..errors import DataError
     from ..training.checkpoint import history_from_dict
@@ -111,7 +131,17 @@ def _read_json_history(path: str) -> Any:
         ) from None
     if not isinstance(summary, dict) or "history" not in summary:
         raise DataError(f"{where}: not a summary written by `xpnet train --json` (no `history`).")
-    return history_from_dict(where, summary["history"], error=DataError)
+    return summary, history_from_dict(where, summary["history"], error=DataError)
+
+
+def _label(summary: dict[str, Any], path: str, taken: dict[str, Any]) -> str:
+    """A run's name in a comparison: its optimizer and rate, else its file's name."""
+    label = Path(path).stem
+    if isinstance(summary.get("optimizer"), str):
+        label = summary["optimizer"]
+        if isinstance(summary.get("lr"), int | float):
+            label += f" (lr={summary['lr']:g})"
+    return label if label not in taken else f"{label} [{Path(path).name}]"
 
 
 def _read_checkpoint_history(path: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
-from .._validation import parser_type, positive_float, positive_int
+from .._validation import bounded_float, parser_type, positive_float, positive_int
 from .._version import __version__
 from ..errors import XpnetValueError
 
@@ -18,6 +18,42 @@ class UsageError(XpnetValueError):
 
 POSITIVE_INT = parser_type(positive_int, int, "a positive integer")
 POSITIVE_FLOAT = parser_type(positive_float, float, "a finite positive number")
+FRACTION = parser_type(
+    lambda v, name: bounded_float(v, name, 0.0, 1.0, low_open=True), float, "a number in (0, 1)"
+)
+RATIO = parser_type(lambda v, name: bounded_float(v, name, 0.0, 1.0), float, "a number in [0, 1)")
+NON_NEGATIVE_FLOAT = parser_type(
+    lambda v, name: bounded_float(v, name, 0.0, float("inf")), float, "a number >= 0"
+)
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+INIT_NAMES = ("he", "relu", "xavier", "sigmoid")
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    """``--hidden 100,100,100`` -> [100, 100, 100]."""
+    expected = "positive integers separated by commas" if "," in text else "a positive integer"
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
+    return sizes
+
+
+def _weight_init(text: str) -> float | str:
+    """``--weight-init he`` or ``--weight-init 0.01``."""
+    if text.lower() in INIT_NAMES:
+        return text.lower()
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a standard deviation or one of {', '.join(INIT_NAMES)}, got {text!r}"
+        ) from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
+    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,20 +79,27 @@ def _add_backend_options(p: argparse.ArgumentParser, dtype: str) -> None:
 
 def _add_train_parser(sub: Any) -> None:
     t = sub.add_parser(
-        "train", help="train TwoLayerNet on MNIST",
+        "train", help="train a network on MNIST (TwoLayerNet, or MultiLayerNet with more layers)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )  # fmt: skip
     _add_backend_options(t, "float32")
     t.add_argument("--iters", type=POSITIVE_INT, default=10000, help="training iterations")
     t.add_argument("--batch-size", type=POSITIVE_INT, default=100, help="mini-batch size")
-    t.add_argument("--lr", type=POSITIVE_FLOAT, default=0.1, help="learning rate")
-    t.add_argument("--hidden", type=POSITIVE_INT, default=50, help="hidden units")
+    t.add_argument(
+        "--lr", type=POSITIVE_FLOAT, default=None,
+        help="learning rate (default: 0.1 for sgd, the book's default for the others)",
+    )  # fmt: skip
+    t.add_argument(
+        "--hidden", type=_hidden_sizes, default=[50], metavar="N[,N...]",
+        help="hidden layer sizes; one layer trains TwoLayerNet, more MultiLayerNet",
+    )  # fmt: skip
     t.add_argument(
         "--activation", choices=("sigmoid", "relu"), default="sigmoid", help="hidden activation"
     )
     t.add_argument(
         "--grad", choices=("backprop", "numerical"), default="backprop", help="gradient method"
     )
+    _add_chapter6_options(t)
     t.add_argument(
         "--eval-every", type=POSITIVE_INT, default=None,
         help="iterations between evaluations (default: one epoch)",
@@ -90,6 +133,37 @@ def _add_train_parser(sub: Any) -> None:
     t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
 
+def _add_chapter6_options(t: argparse.ArgumentParser) -> None:
+    """Chapter 6's options of ``xpnet train``."""
+    t.add_argument(
+        "--weight-init", type=_weight_init, default=None, metavar="STD|he|xavier",
+        help="initial weight scale: a number, he/relu or xavier/sigmoid "
+        "(default: 0.01 for one hidden layer, else he)",
+    )  # fmt: skip
+    t.add_argument(
+        "--optimizer", choices=OPTIMIZER_NAMES, default="sgd", help="update rule (book's names)"
+    )
+    t.add_argument(
+        "--weight-decay", type=NON_NEGATIVE_FLOAT, default=0.0, help="L2 weight decay lambda"
+    )
+    t.add_argument(
+        "--batch-norm", action="store_true", help="batch normalisation after each hidden Affine"
+    )
+    t.add_argument(
+        "--dropout", type=RATIO, default=None, metavar="RATIO",
+        help="dropout after each hidden activation, dropping this fraction",
+    )  # fmt: skip
+    t.add_argument(
+        "--validation", type=FRACTION, default=None, metavar="FRACTION",
+        help="hold out this fraction of the training data (its last samples) for validation",
+    )  # fmt: skip
+    t.add_argument(
+        "--early-stopping", type=POSITIVE_INT, default=None, metavar="PATIENCE",
+        help="stop after PATIENCE evaluations without a better validation accuracy, "
+        "keeping the best network (needs --validation)",
+    )  # fmt: skip
+
+
 def _add_other_parsers(sub: Any) -> None:
     g = sub.add_parser(
         "gradcheck", help="compare backprop with numerical gradients",
@@ -112,14 +186,25 @@ def _add_other_parsers(sub: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )  # fmt: skip
     pl.add_argument(
-        "figure", choices=("gradient-field", "descent-path", "curves", "sweep"), help="which figure"
+        "figure",
+        choices=(
+            "gradient-field",
+            "descent-path",
+            "curves",
+            "sweep",
+            "optimizers",
+            "weight-init",
+            "compare",
+        ),
+        help="which figure",
     )
     pl.add_argument(
         "--out", required=True, metavar="FILE.png", help="where to write it (png, svg, pdf)"
     )
     pl.add_argument(
-        "--json", default=None, help="curves: a summary written by `xpnet train --json`"
-    )
+        "--json", default=None, nargs="+", metavar="FILE",
+        help="curves: a summary written by `xpnet train --json`; compare: two or more",
+    )  # fmt: skip
     pl.add_argument(
         "--checkpoint", default=None, help="curves: a checkpoint written by `xpnet train`"
     )
@@ -128,6 +213,10 @@ def _add_other_parsers(sub: Any) -> None:
         "--backend", default=None, help="gradient-field, descent-path: where to compute"
     )
     pl.add_argument("--device", default=None, help="device for --backend")
+    pl.add_argument(
+        "--activation", choices=("sigmoid", "relu"), default="sigmoid",
+        help="weight-init: the activation (sigmoid: std 1, 0.01, Xavier; relu: 0.01, Xavier, He)",
+    )  # fmt: skip
 
     sub.add_parser("info", help="list backends, versions and devices")
 

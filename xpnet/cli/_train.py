@@ -34,6 +34,26 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_format(args.plot, "--plot")
 
 
+def _network(args: argparse.Namespace, b: Any) -> Any:
+    """TwoLayerNet for one hidden layer; MultiLayerNet(Extend) for more, or with BN/dropout."""
+    from ..nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
+
+    where = {"backend": b, "dtype": args.dtype, "seed": args.seed}
+    extended = args.batch_norm or args.dropout is not None
+    if len(args.hidden) == 1 and not extended:
+        init = 0.01 if args.weight_init is None else args.weight_init
+        return TwoLayerNet(784, args.hidden[0], 10, init, activation=args.activation, **where)
+    init = "he" if args.weight_init is None else args.weight_init
+    if not extended:
+        return MultiLayerNet(784, args.hidden, 10, args.activation, init, **where)
+    return MultiLayerNetExtend(
+        784, args.hidden, 10, args.activation, init,
+        use_dropout=args.dropout is not None,
+        dropout_ration=0.5 if args.dropout is None else args.dropout,
+        use_batchnorm=args.batch_norm, **where,
+    )  # fmt: skip
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..training.lock import checkpoint_lock, refuse_existing
 
@@ -43,6 +63,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--overwrite needs --checkpoint PATH")
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite exclude each other: continue, or replace")
+    if args.early_stopping and args.validation is None:
+        raise UsageError("--early-stopping needs --validation FRACTION (the data it watches)")
     _check_outputs(args)
     if not args.checkpoint:
         return _train(args)
@@ -60,17 +82,17 @@ def _train(args: argparse.Namespace) -> int:
     from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
     from ..errors import XpnetWarning
-    from ..nets import TwoLayerNet
-    from ..training import train
+    from ..optim import get as get_optimizer
+    from ..training import EarlyStopping, train
     from ..training.compile import choose_compiler
 
     b = resolve_backend(args.backend, args.device)
+    lr = 0.1 if args.lr is None and args.optimizer == "sgd" else args.lr
+    optimizer = get_optimizer(args.optimizer, lr)
     if args.compile:  # before loading anything: can this backend compile this run?
-        choose_compiler(True, b, grad=args.grad, optimizer=None)
-    net = TwoLayerNet(  # first: a size that cannot fit is refused before MNIST is read
-        784, args.hidden, 10, activation=args.activation, backend=b, dtype=args.dtype,
-        seed=args.seed,
-    )  # fmt: skip
+        choose_compiler(True, b, grad=args.grad, optimizer=optimizer)
+    net = _network(args, b)  # first: a size that cannot fit is refused before MNIST is read
+    stopper = None if args.early_stopping is None else EarlyStopping(args.early_stopping)
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
     # A diverging run is reported in one line (xpnet's warnings print like its
@@ -80,13 +102,22 @@ def _train(args: argparse.Namespace) -> int:
         warnings.showwarning = _one_line_warnings(warnings.showwarning)
         history = train(
             net, (x_train, t_train), test,
-            iters=args.iters, batch_size=args.batch_size, lr=args.lr, grad=args.grad,
+            iters=args.iters, batch_size=args.batch_size, optimizer=optimizer, grad=args.grad,
             eval_every=args.eval_every, seed=args.seed, verbose=verbose,
             checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
+            weight_decay=args.weight_decay, validation=args.validation, early_stopping=stopper,
             fail_on_divergence=args.fail_on_divergence,
             compile="auto" if args.compile is None else args.compile,
         )  # fmt: skip
-    summary = _summary(args, b, history)
+    summary = _summary(args, b, history, net, optimizer)
+    stopped = ""
+    best = None if stopper is None or stopper.stopped_iteration is None else stopper.best_iteration
+    if stopper is not None and best is not None:
+        # The network is the best one's again: report the accuracies measured for it.
+        k = history.eval_iters.index(best)
+        summary.update(train_acc=history.train_acc[k], test_acc=history.test_acc[k])
+        summary["stopped_early"] = stopper.get_state()
+        stopped = f"; stopped early, best at iteration {best}"
     if args.json:
         _write_json(args.json, summary)
     if args.plot:
@@ -96,7 +127,8 @@ def _train(args: argparse.Namespace) -> int:
     if not args.quiet:
         accs = f"test acc {summary['test_acc']:.4f}, train acc {summary['train_acc']:.4f}"
         where = f"{b.name}, {b.device}, {args.dtype}"
-        print(f"{accs} after {args.iters} iterations in {history.seconds:.1f} s ({where})")
+        done = len(history.train_loss)
+        print(f"{accs} after {done} iterations in {history.seconds:.1f} s ({where}){stopped}")
     return 0
 
 
@@ -114,18 +146,26 @@ def _one_line_warnings(show: Any) -> Any:
     return showwarning
 
 
-def _summary(args: argparse.Namespace, b: Any, history: Any) -> dict[str, Any]:
-    settings = ("dtype", "iters", "batch_size", "lr", "hidden", "activation", "grad", "seed")
+def _summary(
+    args: argparse.Namespace, b: Any, history: Any, net: Any, optimizer: Any
+) -> dict[str, Any]:
+    settings = (
+        "dtype", "iters", "batch_size", "hidden", "activation", "grad", "seed", "weight_init",
+        "optimizer", "weight_decay", "batch_norm", "dropout", "validation", "early_stopping",
+    )  # fmt: skip
     return {
         "backend": b.name,
         "device": str(b.device),
         **{key: getattr(args, key) for key in settings},
+        "lr": optimizer.lr,
+        "network": net.get_config(),
         "seconds": history.seconds,
-        "iters_per_second": args.iters / history.seconds if history.seconds else None,
+        "iters_per_second": len(history.train_loss) / history.seconds if history.seconds else None,
         "train_acc": history.train_acc[-1],
         "test_acc": history.test_acc[-1],
         "train_acc_history": history.train_acc,
         "test_acc_history": history.test_acc,
+        "val_acc_history": history.val_acc,
         "history": history.to_dict(),
     }
 

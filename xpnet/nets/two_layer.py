@@ -35,12 +35,13 @@ from ..backend import (
     resolve_backend,
     resolve_dtype,
 )
-from ..errors import XpnetError, XpnetTypeError, XpnetValueError
+from ..errors import XpnetError, XpnetTypeError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from ..numgrad import two_layer_numerical_gradient
 from ..random import default_rng
+from ._init import check_weight_init, weight_scale
 from ._state import Spec, load_state, save_state
 
 __all__ = ["TwoLayerNet"]
@@ -51,18 +52,6 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
 
-def _init_std(value: Any, dtype: str, b: Backend) -> float:
-    """`weight_init_std`, checked: finite, and small enough that no draw overflows `dtype`."""
-    std = finite_float(value, "weight_init_std")
-    limit = float(b.xp.finfo(resolve_dtype(b, dtype)).max)
-    if abs(std) > limit / 10:  # draws reach 10 standard deviations with probability ~1e-23
-        raise XpnetValueError(
-            f"`weight_init_std` is too large for {dtype}: weights drawn with it overflow to "
-            f"infinity ({dtype} holds numbers up to {limit:.3g}). Received: {std:g}."
-        )
-    return std
-
-
 class TwoLayerNet:
     """Affine -> sigmoid (or ReLU) -> Affine -> softmax, as in the chapter.
 
@@ -70,8 +59,10 @@ class TwoLayerNet:
     ----------
     input_size, hidden_size, output_size : int
         Layer widths (784, 50, 10 for MNIST in the chapter).
-    weight_init_std : float
-        Weights are drawn from N(0, weight_init_std**2); biases start at 0.
+    weight_init_std : float or {"xavier", "sigmoid", "he", "relu"}
+        Weights are drawn from N(0, std**2) with std = weight_init_std, or
+        sqrt(1 / n_in) ("xavier", "sigmoid") or sqrt(2 / n_in) ("he",
+        "relu") for a layer with n_in inputs; biases start at 0.
     activation : {"sigmoid", "relu"}
         The hidden layer's activation.
     backend, device, dtype
@@ -93,7 +84,7 @@ class TwoLayerNet:
         input_size: int,
         hidden_size: int,
         output_size: int,
-        weight_init_std: float = 0.01,
+        weight_init_std: float | str = 0.01,
         *,
         activation: str = "sigmoid",
         backend: str | Backend | None = None,
@@ -111,14 +102,15 @@ class TwoLayerNet:
             "dtype": dtype_name(resolve_dtype(b, dtype), xp=b.xp),
         }
         self._configure(config, b)
-        self.weight_init_std = _init_std(weight_init_std, config["dtype"], b)
+        self.weight_init_std = check_weight_init(weight_init_std, config["dtype"], b)
         rng = default_rng(seed)
         sizes = (self.input_size, self.hidden_size, self.output_size)
         xp, dev = b.xp, b.device
+        std1, std2 = (weight_scale(self.weight_init_std, n) for n in sizes[:2])
         self.params: Params = {
-            "W1": rng.normal(sizes[:2], self.weight_init_std, dtype=self.dtype, backend=b),
+            "W1": rng.normal(sizes[:2], std1, dtype=self.dtype, backend=b),
             "b1": xp.zeros(sizes[1], dtype=self.dtype, device=dev),
-            "W2": rng.normal(sizes[1:], self.weight_init_std, dtype=self.dtype, backend=b),
+            "W2": rng.normal(sizes[1:], std2, dtype=self.dtype, backend=b),
             "b2": xp.zeros(sizes[2], dtype=self.dtype, device=dev),
         }
 

@@ -104,10 +104,16 @@ def _json_value(value: Any, name: str) -> Any:
 
 
 def _canonical(name: str, value: Any, param: inspect.Parameter | None) -> Any:
-    """Ints where the keyword's default is a float become floats: lr=1 is lr=1.0."""
+    """Ints where the keyword takes a float become floats: lr=1 is lr=1.0.
+
+    A keyword takes a float when its default is one, or when TrainConfig's
+    field of that name is declared a float (``lr: float | None = None``).
+    """
     value = _json_value(value, name)
     default = None if param is None else param.default
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+    field = TrainConfig.__dataclass_fields__.get(name)
+    takes_float = isinstance(default, float) or "float" in str(getattr(field, "type", ""))
+    if takes_float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 

@@ -3,9 +3,12 @@
 * :func:`train` runs it; :class:`TrainConfig` holds and checks its settings;
   :class:`History` is what it measured.
 * :func:`make_step` is the pure step every iteration calls.
+* :class:`EarlyStopping` and :class:`Callback`: code called at every
+  evaluation, which may stop the run (:mod:`xpnet.training.callbacks`).
 * :func:`load_history` reads the history out of a checkpoint.
 """
 
+from .callbacks import Callback, EarlyStopping
 from .checkpoint import load_history
 from .config import TrainConfig
 from .history import History
@@ -13,4 +16,13 @@ from .loop import train
 from .signals import TrainingInterrupted
 from .step import make_step
 
-__all__ = ["History", "TrainConfig", "TrainingInterrupted", "load_history", "make_step", "train"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "TrainConfig",
+    "TrainingInterrupted",
+    "load_history",
+    "make_step",
+    "train",
+]

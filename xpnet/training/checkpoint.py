@@ -4,15 +4,18 @@ A checkpoint is the network's file (:mod:`xpnet.nets._state`) of kind
 "checkpoint" with the run added: in the metadata the settings a resumed run
 must share, the iteration reached, the mini-batch seed and the optimizer's
 settings; as arrays the optimizer's state (``optim.*``) and the history
-(``history.*``, 8 bytes per loss). Everything is checked before the network
-or the optimizer is changed.
+(``history.*``, 8 bytes per loss). Callbacks add their settings and state to
+the metadata and their arrays as ``callbacks.<i>.<name>`` (EarlyStopping's
+best network). Everything is checked before the network or the optimizer is
+changed.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from ..backend import asarray
 from ..errors import CheckpointError, XpnetError
 from ..nets._state import Spec, load_state, save_state
 from .history import History
+from .step import split_state
 
 __all__ = [
     "Progress",
@@ -36,11 +40,17 @@ __all__ = [
 
 @dataclass
 class Progress:
-    """Where a run stands: the next iteration, what was measured, the optimizer's state."""
+    """Where a run stands: the next iteration, what was measured, the step's carried state.
+
+    `opt_state` is the optimizer's state plus the network's buffers under
+    ``net.`` keys (see :func:`xpnet.training.step.init_state`); `stopped`
+    says a callback ended the run.
+    """
 
     iteration: int
     history: History
     opt_state: dict[str, Array]
+    stopped: bool = False
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Restored:
     progress: Progress
     network_arrays: dict[str, np.ndarray]
     settings: dict[str, Any]
+    callback_arrays: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
 def write_checkpoint(
@@ -58,18 +69,28 @@ def write_checkpoint(
     optimizer: Any,
     settings: dict[str, Any],
     progress: Progress,
+    callbacks: Sequence[Any] = (),
 ) -> None:
-    """Save the run at `path`, atomically."""
+    """Save the run at `path`, atomically (the network's buffers as `net` holds them)."""
     history = progress.history
     training = {
         "settings": settings,
         "iteration": progress.iteration,
-        "evaluations": [len(history.eval_iters), len(history.test_acc)],
+        "evaluations": [len(history.eval_iters), len(history.test_acc), len(history.val_acc)],
         "optimizer": optimizer.get_config(),
         "seconds": progress.history.seconds,
+        "stopped": progress.stopped,
+        "callbacks": [
+            {"config": _call(c, "get_config", {}), "state": _call(c, "get_state", {})}
+            for c in callbacks
+        ],
     }
     arrays = {f"history.{k}": v for k, v in history.to_arrays().items()}
-    arrays.update({f"optim.{k}": v for k, v in progress.opt_state.items()})
+    opt_state, _ = split_state(progress.opt_state)
+    arrays.update({f"optim.{k}": v for k, v in opt_state.items()})
+    for i, callback in enumerate(callbacks):
+        saved = _call(callback, "state_arrays", {})
+        arrays.update({f"callbacks.{i}.{k}": v for k, v in saved.items()})
     save_state(
         path, net, kind="checkpoint", meta={"training": training}, arrays=arrays, name="checkpoint"
     )
@@ -105,17 +126,20 @@ def _history_spec(where: str, meta: dict[str, Any]) -> Spec:
     evals = training.get("evaluations")
     if not (
         isinstance(evals, list)
-        and len(evals) == 2
+        and len(evals) in (2, 3)
         and all(isinstance(v, int) and v >= 0 for v in evals)
     ):
         raise CheckpointError(f"{where}: damaged checkpoint metadata (evaluations).")
-    n_evals, n_test = evals
-    return {
+    n_evals, n_test = evals[:2]
+    spec: Spec = {
         "history.train_loss": ((training["iteration"],), "float64"),
         "history.eval_iters": ((n_evals,), "int64"),
         "history.train_acc": ((n_evals,), "float64"),
         "history.test_acc": ((n_test,), "float64"),
     }
+    if len(evals) == 3:  # checkpoints before validation splits have two counts
+        spec["history.val_acc"] = ((evals[2],), "float64")
+    return spec
 
 
 def read_checkpoint(
@@ -126,20 +150,30 @@ def read_checkpoint(
     iters: int,
     *,
     has_test: bool | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> Restored:
     """Check a checkpoint against this run; return what resuming needs.
 
     `has_test` says whether this run measures test accuracy (None: not
     checked); a checkpoint made the other way is refused, since its history
-    could not continue. Nothing is changed here: the caller applies the
-    result once every check passed.
+    could not continue. Nothing is changed here but the callbacks' state
+    (``set_state``), once every other check passed: the caller applies the
+    rest.
     """
     where = os.fspath(path)
     net_spec = type(net).state_spec(net.get_config())
-    optim_spec = {f"optim.{k}": v for k, v in optimizer.state_spec(net_spec).items()}
-    state = load_state(
-        path, type(net), extra_spec=lambda meta: {**_history_spec(where, meta), **optim_spec}
-    )
+    param_spec = {k: v for k, v in net_spec.items() if k in net.params}  # not the buffers
+    extra = {f"optim.{k}": v for k, v in optimizer.state_spec(param_spec).items()}
+    for i, callback in enumerate(callbacks):
+        spec = _call(callback, "state_spec", {}, net_spec)
+        extra.update({f"callbacks.{i}.{k}": v for k, v in spec.items()})
+
+    def expected(meta: dict[str, Any]) -> Spec:
+        spec = _history_spec(where, meta)  # checks the training metadata first
+        _check_callback_configs(where, meta["training"], callbacks)
+        return {**spec, **extra}
+
+    state = load_state(path, type(net), extra_spec=expected)
     training = state.meta["training"]
     if state.meta["network"] != net.get_config():
         raise CheckpointError(
@@ -168,14 +202,52 @@ def read_checkpoint(
             f"{where}: the checkpoint was trained {made} test data; resume it {made} test "
             f"data, not {now}."
         )
+    _restore_callbacks(where, training, callbacks)
     b = net.backend
     opt_state = {
         k.removeprefix("optim."): asarray(v, dtype=v.dtype.name, backend=b)
         for k, v in state.extra.items()
         if k.startswith("optim.")
     }
-    progress = Progress(iteration=training["iteration"], history=history, opt_state=opt_state)
-    return Restored(progress, state.network, saved)
+    stopped = training.get("stopped", False) is True
+    progress = Progress(training["iteration"], history, opt_state, stopped)
+    callback_arrays = [
+        {
+            k.removeprefix(f"callbacks.{i}."): v
+            for k, v in state.extra.items()
+            if k.startswith(f"callbacks.{i}.")
+        }
+        for i in range(len(callbacks))
+    ]
+    return Restored(progress, state.network, saved, callback_arrays)
+
+
+def _call(callback: Any, method: str, default: Any, *args: Any) -> Any:
+    """``callback.method(*args)`` if the callback has that optional method, else `default`."""
+    function = getattr(callback, method, None)
+    return default if function is None else function(*args)
+
+
+def _check_callback_configs(where: str, training: dict[str, Any], callbacks: Sequence[Any]) -> None:
+    """An error unless the checkpoint's callbacks have the settings of this run's."""
+    saved = training.get("callbacks", [])
+    configs = [_call(c, "get_config", {}) for c in callbacks]
+    ok = isinstance(saved, list) and all(isinstance(s, dict) for s in saved)
+    found = [s.get("config") for s in saved] if ok else saved
+    if found != configs:
+        raise CheckpointError(
+            f"{where}: the checkpoint was trained with callbacks {found}, not {configs}."
+        )
+
+
+def _restore_callbacks(where: str, training: dict[str, Any], callbacks: Sequence[Any]) -> None:
+    """Give each callback its saved state (their settings were checked before)."""
+    saved = training.get("callbacks", [])
+    for callback, entry in zip(callbacks, saved, strict=True):
+        try:
+            _call(callback, "set_state", None, entry.get("state"))
+        except (XpnetError, AttributeError, TypeError) as exc:
+            raise CheckpointError(f"{where}: damaged callback state ({exc}).") from None
 
 
 def _checked_history(where: str, extra: dict[str, np.ndarray], training: dict[str, Any]) -> History:
@@ -207,8 +279,9 @@ def history_from_arrays(
     """
     loss, evals = arrays["train_loss"], arrays["eval_iters"]
     train_acc, test_acc = arrays["train_acc"], arrays["test_acc"]
+    val_acc = arrays.get("val_acc", np.zeros(0))
     n = len(loss) if iteration is None else iteration
-    accs = np.concatenate([train_acc, test_acc])
+    accs = np.concatenate([train_acc, test_acc, val_acc])
     problems = {
         f"{len(loss)} losses for {n} iterations": loss.shape != (n,),
         "a loss that is NaN or infinite": not np.all(np.isfinite(loss)),
@@ -217,6 +290,9 @@ def history_from_arrays(
         ),
         f"{len(test_acc)} test accuracies for {len(evals)} evaluations": (
             test_acc.shape != (0,) and test_acc.shape != evals.shape
+        ),
+        f"{len(val_acc)} validation accuracies for {len(evals)} evaluations": (
+            val_acc.shape != (0,) and val_acc.shape != evals.shape
         ),
         "an accuracy outside [0, 1]": not np.all((accs >= 0) & (accs <= 1)),
         "evaluations not at increasing iterations of the run": not (
@@ -248,7 +324,7 @@ def history_from_dict(
             f"Received: {type(data).__name__}."
         )
     arrays = {}
-    for key in keys:
+    for key in keys + ("val_acc",) * ("val_acc" in data):  # older summaries have no val_acc
         value = data.get(key)
         if not (
             isinstance(value, list)

@@ -32,7 +32,7 @@ from typing import Any
 from .._typing import Array, Params, Trainable
 from ..backend import Backend, compiler_backends, native
 from ..errors import XpnetValueError
-from .step import make_step
+from .step import buffers_of, make_step
 
 __all__ = ["COMPILE_CHOICES", "Engine", "check_compile", "choose_compiler"]
 
@@ -104,10 +104,12 @@ class Engine:
         The body of one iteration, compiled or not.
     """
 
-    def __init__(self, net: Trainable, optimizer: Any, grad: str, compiler: Any) -> None:
-        self.compiler, self.device = compiler, net.backend.device
+    def __init__(
+        self, net: Trainable, optimizer: Any, grad: str, compiler: Any, weight_decay: float = 0.0
+    ) -> None:
+        self.compiler, self.device, self.net = compiler, net.backend.device, net
         xp = net.backend.xp
-        step = make_step(net, optimizer, grad)
+        step = make_step(net, optimizer, grad, weight_decay=weight_decay)
         take = native(xp, "take") or (lambda a, i, axis: xp.take(a, i, axis=axis))
 
         def body(
@@ -116,8 +118,13 @@ class Engine:
             x_batch, t_batch = take(x, index, 0), take(t, index, 0)  # indices are >= 0
             return step(params, opt_state, x_batch, t_batch)
 
-        def correct(params: Params, x: Array, t: Array) -> Array:
-            return net.correct(x, t, params=params, check_input=False)
+        # A network's buffers (BatchNormalization's running statistics) are an
+        # argument, not a closure: a compiled function would keep their first values.
+        buffered = bool(buffers_of(net))
+
+        def correct(params: Params, buffers: dict[str, Array], x: Array, t: Array) -> Array:
+            extra = {"buffers": buffers} if buffered else {}
+            return net.correct(x, t, params=params, check_input=False, **extra)
 
         self.loop: Any = None
         self.step: Any = body
@@ -126,7 +133,7 @@ class Engine:
         self.compile_seconds = 0.0
         if compiler is not None:
             if compiler.function is not None:
-                self._correct = self._timed(compiler.function(correct, self.device), shape_of=2)
+                self._correct = self._timed(compiler.function(correct, self.device), shape_of=3)
             if compiler.loop is not None:
                 self.loop = self._timed(compiler.loop(body, self.device))
             else:
@@ -159,4 +166,4 @@ class Engine:
 
     def accuracy(self, params: Params, x: Array, t: Array) -> float:
         """The fraction of (x, t) classified correctly, without checking the data again."""
-        return int(self._correct(params, x, t)) / x.shape[0]
+        return int(self._correct(params, buffers_of(self.net), x, t)) / x.shape[0]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .._validation import non_negative_int, one_of, positive_float, positive_int
+from .._validation import (
+    bounded_float,
+    finite_float,
+    non_negative_int,
+    one_of,
+    positive_float,
+    positive_int,
+)
+from ..errors import XpnetValueError
 from .compile import check_compile
 
 __all__ = ["GRADS", "TrainConfig"]
@@ -24,8 +32,9 @@ class TrainConfig:
         Number of iterations (mini-batch updates).
     batch_size : int
         Samples per mini-batch, drawn with replacement.
-    lr : float
-        Learning rate of the default SGD optimizer.
+    lr : float or None
+        Learning rate of an optimizer given by name (or of the default SGD);
+        None: 0.1 for SGD (the chapter's), the book's default for the others.
     grad : {"backprop", "numerical"}
         How gradients are computed; "numerical" is the chapter's (slow) way.
     eval_every : int or None
@@ -33,6 +42,13 @@ class TrainConfig:
     seed : int or None
         Seed of the mini-batch draws: the same seed gives the same batches on
         every backend (None: a fresh one, saved in checkpoints).
+    weight_decay : float
+        L2 regularisation: ``weight_decay / 2 * sum(W**2)`` over the weight
+        matrices (parameters of two or more dimensions) is added to the loss.
+    validation : float or None
+        The fraction of the training data held out for validation (the last
+        samples, as Keras' ``validation_split``); its accuracy is recorded at
+        every evaluation (``History.val_acc``).
     verbose : {0, 1, 2}
         Keras' meaning: 0 silent, 1 a progress bar, 2 one line per evaluation
         (the chapter's ``train acc, test acc | 0.9461, 0.9448``).
@@ -52,18 +68,20 @@ class TrainConfig:
 
     iters: int = 10000
     batch_size: int = 100
-    lr: float = 0.1
+    lr: float | None = None
     grad: str = "backprop"
     eval_every: int | None = None
     seed: int | None = None
     verbose: int = 1
     compile: str | bool = "auto"
+    weight_decay: float = 0.0
+    validation: float | None = None
 
     def __post_init__(self) -> None:
         checked = {
             "iters": positive_int(self.iters, "iters"),
             "batch_size": positive_int(self.batch_size, "batch_size"),
-            "lr": positive_float(self.lr, "lr"),
+            "lr": None if self.lr is None else positive_float(self.lr, "lr"),
             "grad": one_of(self.grad, "grad", GRADS),
             "eval_every": None
             if self.eval_every is None
@@ -71,6 +89,10 @@ class TrainConfig:
             "seed": None if self.seed is None else non_negative_int(self.seed, "seed"),
             "verbose": one_of(self.verbose, "verbose", (0, 1, 2)),
             "compile": check_compile(self.compile),
+            "weight_decay": _non_negative(self.weight_decay, "weight_decay"),
+            "validation": None
+            if self.validation is None
+            else bounded_float(self.validation, "validation", 0.0, 1.0, low_open=True),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -82,3 +104,10 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-able dict."""
         return asdict(self)
+
+
+def _non_negative(value: object, name: str) -> float:
+    number = finite_float(value, name)
+    if number < 0:
+        raise XpnetValueError(f"`{name}` must be >= 0. Received: {value!r}.")
+    return number

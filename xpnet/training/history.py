@@ -23,6 +23,9 @@ class History:
     train_acc, test_acc : list of float
         Accuracy on the whole training and test sets at those iterations
         (`test_acc` is empty without test data).
+    val_acc : list of float
+        Accuracy on the validation data at those iterations (empty without
+        a ``validation`` split).
     seconds : float
         Wall-clock training time, evaluations included, over all sessions.
     compile_seconds : float
@@ -38,6 +41,7 @@ class History:
     eval_iters: list[int] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
     compile_seconds: float = 0.0
 
@@ -50,6 +54,8 @@ class History:
             parts.append(f"train acc {self.train_acc[-1]:.4f}")
         if self.test_acc:
             parts.append(f"test acc {self.test_acc[-1]:.4f}")
+        if self.val_acc:
+            parts.append(f"val acc {self.val_acc[-1]:.4f}")
         return f"History({', '.join(parts)}, {self.seconds:.1f} s)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +74,7 @@ class History:
             "eval_iters": np.asarray(self.eval_iters, dtype=np.int64),
             "train_acc": np.asarray(self.train_acc, dtype=np.float64),
             "test_acc": np.asarray(self.test_acc, dtype=np.float64),
+            "val_acc": np.asarray(self.val_acc, dtype=np.float64),
         }
 
     @classmethod
@@ -78,5 +85,6 @@ class History:
             eval_iters=arrays["eval_iters"].tolist(),
             train_acc=arrays["train_acc"].tolist(),
             test_acc=arrays["test_acc"].tolist(),
+            val_acc=arrays["val_acc"].tolist() if "val_acc" in arrays else [],
             seconds=seconds,
         )

@@ -41,16 +41,16 @@ from ..errors import (
     XpnetTypeError,
     XpnetValueError,
 )
-from ..optim import SGD
 from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
 from .compile import Engine, choose_compiler
 from .config import TrainConfig
 from .divergence import DivergenceMonitor, lr_hint
 from .history import History
+from .inputs import resolve_callbacks, resolve_optimizer, split_validation
 from .lock import checkpoint_lock, refuse_existing
 from .signals import StopRequest, TrainingInterrupted, stop_requests
-from .step import as_optimizer
+from .step import BUFFER_PREFIX, init_state, split_state
 
 __all__ = ["train"]
 
@@ -85,28 +85,39 @@ class _Run:
         config: TrainConfig,
         train_data: tuple[Array, Array],
         test_data: tuple[Array, Array] | None,
+        validation_data: tuple[Array, Array] | None = None,
+        callbacks: list[Any] | None = None,
     ) -> None:
         self.net, self.optimizer, self.config = net, optimizer, config
         self.x, self.t = train_data
         self.test_data = test_data
+        self.validation_data = validation_data
+        self.callbacks = callbacks or []
         self.every = config.eval_interval(self.x.shape[0])
         self.sampler = BatchSampler(self.x.shape[0], config.batch_size, config.seed)
         compiler = choose_compiler(
             config.compile, net.backend, grad=config.grad, optimizer=optimizer
         )
-        self.engine = Engine(net, optimizer, config.grad, compiler)
+        self.engine = Engine(net, optimizer, config.grad, compiler, config.weight_decay)
         self.compiling = False  # until the first report of a compiled session
-        self.progress = Progress(0, History(), optimizer.init(net.params))
+        self.progress = Progress(0, History(), init_state(net, optimizer))
 
     def settings(self) -> dict[str, Any]:
         """What a resumed run must share with the checkpoint, the mini-batch seed included."""
-        return {
+        fixed = {
             "batch_size": self.config.batch_size,
             "eval_every": self.every,
             "grad": self.config.grad,
             "train_size": self.x.shape[0],
             "seed": self.sampler.seed,
         }
+        # Added only when used, so that checkpoints of earlier versions still resume.
+        if self.config.weight_decay:
+            fixed["weight_decay"] = self.config.weight_decay
+        if self.validation_data is not None:
+            fixed["validation"] = self.config.validation or "data"
+            fixed["validation_size"] = self.validation_data[0].shape[0]
+        return fixed
 
     # -- schedule: blocks of iterations end at evaluations ----------------------
 
@@ -130,7 +141,7 @@ class _Run:
             del fixed["seed"]
         saved = read_checkpoint(
             path, self.net, self.optimizer, fixed, self.config.iters,
-            has_test=self.test_data is not None,
+            has_test=self.test_data is not None, callbacks=self.callbacks,
         )  # fmt: skip
         if self.config.seed is None:
             try:
@@ -139,7 +150,11 @@ class _Run:
                 raise CheckpointError(f"{path}: damaged checkpoint metadata (seed).") from None
             self.sampler = BatchSampler(self.x.shape[0], self.config.batch_size, seed)
         self.net.set_state_arrays(saved.network_arrays)
+        for callback, arrays in zip(self.callbacks, saved.callback_arrays, strict=True):
+            if arrays:
+                callback.set_state_arrays(arrays)
         self.progress = progress = saved.progress
+        self.carry_buffers()
         # A finished run continued to more iterations: its last evaluation may lie
         # off this run's schedule; an uninterrupted run would not have made it.
         h = progress.history
@@ -148,6 +163,8 @@ class _Run:
             h.train_acc.pop()
             if h.test_acc:
                 h.test_acc.pop()
+            if h.val_acc:
+                h.val_acc.pop()
 
     # -- running ------------------------------------------------------------------
 
@@ -161,17 +178,22 @@ class _Run:
         with bar, stop_requests(terminate=path is not None) as stop:
             if self.engine.name is not None and done < iters:
                 self.announce_compiling(bar)
-            while self.progress.iteration < iters:
+            while self.progress.iteration < iters and not self.progress.stopped:
                 finished = self.run_block(bar, stop)
+                self.take_buffers()
                 if finished:
                     self.evaluate()
                     self.report(bar)
+                    self.progress.stopped = self.ask_callbacks()
                 now = time.perf_counter()
                 self.progress.history.seconds += now - clock
                 self.progress.history.compile_seconds = self.engine.compile_seconds
                 clock = now
                 if path is not None:
-                    write_checkpoint(path, self.net, self.optimizer, self.settings(), self.progress)
+                    write_checkpoint(
+                        path, self.net, self.optimizer, self.settings(), self.progress,
+                        self.callbacks,
+                    )  # fmt: skip
                 if not finished:
                     raise TrainingInterrupted(stop.signum or 2, self.progress.iteration)
         return self.progress.history
@@ -185,6 +207,43 @@ class _Run:
         """
         self.compiling = True
         bar.set_postfix_str(f"compiling with {self.engine.name}...")
+
+    # -- buffers and callbacks ----------------------------------------------------------
+
+    def take_buffers(self) -> None:
+        """Give the network the buffers the steps carried (for evaluating and saving)."""
+        _, buffers = split_state(self.progress.opt_state)
+        if buffers:
+            self.net.buffers = buffers  # type: ignore[attr-defined]
+
+    def carry_buffers(self) -> None:
+        """Put the network's buffers into the steps' carried state (after it changed)."""
+        opt_state, _ = split_state(self.progress.opt_state)
+        buffers = getattr(self.net, "buffers", None) or {}
+        self.progress.opt_state = {
+            **opt_state,
+            **{BUFFER_PREFIX + k: v for k, v in buffers.items()},
+        }
+
+    def ask_callbacks(self) -> bool:
+        """Call every callback after an evaluation; True when one asks to stop.
+
+        Stopping ends each callback's run (EarlyStopping restores the best
+        network there) before the checkpoint is written. The extra evaluation
+        after the last iteration, when that falls between two regular ones,
+        is not shown to callbacks: a finished run continued to more
+        iterations then behaves exactly like one that never stopped.
+        """
+        h = self.progress.history
+        i = h.eval_iters[-1]
+        regular = i == 0 or i % self.every == 0
+        stop = regular and any([bool(c.on_evaluation(h)) for c in self.callbacks])
+        if stop or self.progress.iteration >= self.config.iters:
+            for callback in self.callbacks:
+                if callable(getattr(callback, "on_train_end", None)):
+                    callback.on_train_end(stop)
+            self.carry_buffers()
+        return stop
 
     def run_block(self, bar: Any, stop: StopRequest) -> bool:
         """Train up to the next evaluation; False if a stop was requested first."""
@@ -265,24 +324,31 @@ class _Run:
         h.train_acc.append(self.engine.accuracy(self.net.params, self.x, self.t))
         if self.test_data is not None:
             h.test_acc.append(self.engine.accuracy(self.net.params, *self.test_data))
+        if self.validation_data is not None:
+            h.val_acc.append(self.engine.accuracy(self.net.params, *self.validation_data))
         if self.monitor is not None:
             self.monitor.check(
                 h.train_loss, h.train_acc, every=self.every, samples=self.x.shape[0],
                 classes=self.net.output_size, batch_size=self.config.batch_size,
             )  # fmt: skip
 
+    def metrics(self) -> tuple[str, ...]:
+        """The accuracies this run records at every evaluation."""
+        return (
+            ("train_acc",)
+            + (("val_acc",) if self.validation_data is not None else ())
+            + (("test_acc",) if self.test_data is not None else ())
+        )
+
     def report(self, bar: Any) -> None:
         h = self.progress.history
-        accs = [h.train_acc[-1]] + ([h.test_acc[-1]] if h.test_acc else [])
+        accs = {name: getattr(h, name)[-1] for name in self.metrics()}
         if self.config.verbose == 1:
-            bar.set_postfix(
-                loss=f"{h.train_loss[-1]:.4f}",
-                train_acc=f"{accs[0]:.4f}",
-                **({"test_acc": f"{accs[1]:.4f}"} if h.test_acc else {}),
-            )
+            shown = {name: f"{value:.4f}" for name, value in accs.items()}
+            bar.set_postfix(loss=f"{h.train_loss[-1]:.4f}", **shown)
         elif self.config.verbose == 2:
-            names = "train acc, test acc" if h.test_acc else "train acc"
-            line = f"{names} | " + ", ".join(f"{a:.4f}" for a in accs)
+            names = ", ".join(name.replace("_", " ") for name in accs)
+            line = f"{names} | " + ", ".join(f"{a:.4f}" for a in accs.values())
             if self.compiling:  # the first line of a compiled session says what that cost
                 seconds = self.engine.compile_seconds
                 line += f" (compiled with {self.engine.name} in {seconds:.1f} s)"
@@ -297,7 +363,7 @@ def train(
     *,
     iters: int = 10000,
     batch_size: int = 100,
-    lr: float = 0.1,
+    lr: Any = None,
     optimizer: Any = None,
     grad: str = "backprop",
     eval_every: int | None = None,
@@ -308,21 +374,40 @@ def train(
     overwrite: bool = False,
     fail_on_divergence: bool = False,
     compile: str | bool = "auto",
+    weight_decay: float = 0.0,
+    validation: Any = None,
+    early_stopping: Any = None,
+    callbacks: Any = None,
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
     Parameters
     ----------
-    net : TwoLayerNet or any :class:`~xpnet._typing.Trainable`
-        The network; its parameters are updated.
+    net : TwoLayerNet, MultiLayerNet(Extend) or any :class:`~xpnet._typing.Trainable`
+        The network; its parameters (and buffers) are updated.
     train_data, test_data : (x, t) pairs of arrays on the network's backend
         Images of shape (N, input_size) in the network's dtype; labels (N,)
         or one-hot (N, output_size).
-    iters, batch_size, lr, grad, eval_every, seed, verbose
+    iters, batch_size, grad, eval_every, seed, verbose, weight_decay
         The run's settings; see :class:`~xpnet.training.TrainConfig`.
-    optimizer : object, optional
-        An :class:`xpnet.optim.Optimizer`, or any object with the book's
-        ``update(params, grads)``; ``SGD(lr)`` if None.
+    optimizer : str or object, optional
+        A name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+        an :class:`xpnet.optim.Optimizer`, or any object with the book's
+        ``update(params, grads)``. Default: the chapter's SGD.
+    lr : float, Schedule or callable, optional
+        The learning rate of an optimizer given by name (or of the default
+        SGD): None means 0.1 for SGD (the chapter's) and the book's default
+        for the others. An optimizer object keeps its own.
+    validation : float or (x, t), optional
+        A fraction of `train_data` to hold out (its last samples), or
+        validation data; its accuracy is recorded at every evaluation
+        (``History.val_acc``).
+    early_stopping : EarlyStopping, optional
+        Stop when the monitored accuracy stops improving, restoring the best
+        network (:class:`xpnet.training.EarlyStopping`).
+    callbacks : callback or list of callbacks, optional
+        Objects with ``on_evaluation(history) -> stop?``
+        (:mod:`xpnet.training.callbacks`); their state is checkpointed.
     checkpoint : path, optional
         Save the whole training state there, atomically, at every evaluation
         and when stopped by Ctrl-C, SIGTERM or SIGHUP. The run holds a lock
@@ -366,13 +451,19 @@ def train(
         (a KeyboardInterrupt) On Ctrl-C, or SIGTERM/SIGHUP while
         checkpointing, after saving the checkpoint.
     """
+    fraction = None if isinstance(validation, tuple | list) else validation
     config = TrainConfig(
-        iters=iters, batch_size=batch_size, lr=lr, grad=grad,
+        iters=iters, batch_size=batch_size, lr=None if callable(lr) else lr, grad=grad,
         eval_every=eval_every, seed=seed, verbose=verbose, compile=compile,
+        weight_decay=weight_decay, validation=fraction,
     )  # fmt: skip
-    optimizer = as_optimizer(SGD(config.lr) if optimizer is None else optimizer)
+    optimizer = resolve_optimizer(optimizer, config, lr)
+    run_callbacks = resolve_callbacks(callbacks, early_stopping)
     train_data = _checked_data(net, train_data, "train_data")
     test_data = None if test_data is None else _checked_data(net, test_data, "test_data")
+    train_data, validation_data = split_validation(
+        validation, config.validation, train_data, lambda data, name: _checked_data(net, data, name)
+    )
     n = train_data[0].shape[0]
     if config.batch_size > n:
         raise XpnetValueError(
@@ -383,19 +474,31 @@ def train(
         raise XpnetValueError("`resume=True` needs a `checkpoint` path to resume from.")
     if resume and overwrite:
         raise XpnetValueError("`resume=True` and `overwrite=True` exclude each other.")
-    run = _Run(net, optimizer, config, train_data, test_data)
+    run = _Run(net, optimizer, config, train_data, test_data, validation_data, run_callbacks)
     run.monitor = DivergenceMonitor(getattr(optimizer, "lr", None), bool(fail_on_divergence))
+    for callback in run_callbacks:
+        if callable(getattr(callback, "check_metrics", None)):
+            callback.check_metrics(run.metrics())
     if path is None:
         _check_finite_params(net)
+        _begin(run_callbacks, net)
         return run.execute(None)
     with checkpoint_lock(path):  # before anything in the folder is read or removed
         refuse_existing(path, resume=resume, overwrite=overwrite)
+        _begin(run_callbacks, net)  # before a checkpoint gives them their saved state
         remove_stale_temporaries(path)  # left by a run that was killed mid-save
         if resume and output_exists(path):
             run.restore(path)  # the checkpoint's weights replace the network's
         else:
             _check_finite_params(net)
         return run.execute(path)
+
+
+def _begin(callbacks: list[Any], net: Trainable) -> None:
+    """Tell every callback that training begins (EarlyStopping remembers the network)."""
+    for callback in callbacks:
+        if callable(getattr(callback, "on_train_begin", None)):
+            callback.on_train_begin(net)
 
 
 def _check_finite_params(net: Trainable) -> None:

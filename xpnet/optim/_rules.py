@@ -1,0 +1,194 @@
+"""The chapter-6 update rules, each as the book writes it, on whole arrays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._typing import Array
+from .._validation import bounded_float, one_of, positive_float
+from ..backend import namespace
+from ..errors import XpnetTypeError
+from ._base import Optimizer
+
+__all__ = ["OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSprop", "get"]
+
+#: The book's guard against dividing by zero in AdaGrad, RMSprop and Adam.
+EPS = 1e-7
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: ``W <- W - lr * dW``.
+
+    Parameters
+    ----------
+    lr : float, Schedule or callable
+        The learning rate (see :class:`Optimizer`).
+    """
+
+    def __init__(self, lr: Any = 0.01) -> None:
+        super().__init__(lr)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        return param - lr * grad, slots
+
+
+class Momentum(SGD):
+    """Momentum: ``v <- momentum * v - lr * dW``, then ``W <- W + v``.
+
+    Parameters
+    ----------
+    lr : float, Schedule or callable
+    momentum : float
+        In [0, 1); 0 is plain SGD.
+    """
+
+    slots = ("v",)
+
+    def __init__(self, lr: Any = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = bounded_float(momentum, "momentum", 0.0, 1.0)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        v = self.momentum * slots["v"] - lr * grad
+        return param + v, {"v": v}
+
+    def settings(self) -> dict[str, Any]:
+        return {"momentum": self.momentum}
+
+
+class Nesterov(Momentum):
+    """Nesterov's accelerated gradient, in the book's form (Bengio et al., 2012).
+
+    ``v <- momentum * v - lr * dW``, then
+    ``W <- W + momentum**2 * v - (1 + momentum) * lr * dW``.
+    """
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        m = self.momentum
+        v = m * slots["v"] - lr * grad
+        return param + m * m * v - (1 + m) * lr * grad, {"v": v}
+
+
+class AdaGrad(SGD):
+    """AdaGrad: ``h <- h + dW**2``, then ``W <- W - lr * dW / (sqrt(h) + 1e-7)``."""
+
+    slots = ("h",)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        xp = namespace(param)
+        h = slots["h"] + grad * grad
+        return param - lr * grad / (xp.sqrt(h) + EPS), {"h": h}
+
+
+class RMSprop(SGD):
+    """RMSprop: ``h <- decay_rate * h + (1 - decay_rate) * dW**2``, then as AdaGrad.
+
+    Parameters
+    ----------
+    lr : float, Schedule or callable
+    decay_rate : float
+        How much of the running average each step keeps, in [0, 1).
+    """
+
+    slots = ("h",)
+
+    def __init__(self, lr: Any = 0.01, decay_rate: float = 0.99) -> None:
+        super().__init__(lr)
+        self.decay_rate = bounded_float(decay_rate, "decay_rate", 0.0, 1.0)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        xp = namespace(param)
+        h = self.decay_rate * slots["h"] + (1 - self.decay_rate) * grad * grad
+        return param - lr * grad / (xp.sqrt(h) + EPS), {"h": h}
+
+    def settings(self) -> dict[str, Any]:
+        return {"decay_rate": self.decay_rate}
+
+
+class Adam(SGD):
+    """Adam (Kingma and Ba, 2015), as the book writes it.
+
+    At step ``t = 1, 2, …``: ``m <- m + (1 - beta1) * (dW - m)``,
+    ``v <- v + (1 - beta2) * (dW**2 - v)``, then
+    ``W <- W - lr_t * m / (sqrt(v) + 1e-7)`` with the bias correction folded
+    into ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)``.
+
+    Parameters
+    ----------
+    lr : float, Schedule or callable
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in (0, 1).
+    """
+
+    slots = ("m", "v")
+    counts_steps = True
+
+    def __init__(self, lr: Any = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None:
+        super().__init__(lr)
+        self.beta1 = bounded_float(beta1, "beta1", 0.0, 1.0, low_open=True)
+        self.beta2 = bounded_float(beta2, "beta2", 0.0, 1.0, low_open=True)
+
+    def rate(self, state: dict[str, Array], like: Array) -> Any:
+        xp = namespace(like)
+        t = self.step_count(state, like) + 1
+        return super().rate(state, like) * xp.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+    ) -> tuple[Array, dict[str, Array]]:
+        xp = namespace(param)
+        m = slots["m"] + (1 - self.beta1) * (grad - slots["m"])
+        v = slots["v"] + (1 - self.beta2) * (grad * grad - slots["v"])
+        return param - lr * m / (xp.sqrt(v) + EPS), {"m": m, "v": v}
+
+    def settings(self) -> dict[str, Any]:
+        return {"beta1": self.beta1, "beta2": self.beta2}
+
+
+#: Lower-case names (as ``train(optimizer=...)`` and ``xpnet train --optimizer`` take them).
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get(optimizer: Any, lr: Any = None) -> Optimizer:
+    """An optimizer from its name (``"adam"``) with learning rate `lr` (its default if None).
+
+    An :class:`Optimizer` instance is returned as it is (then `lr` must be None).
+
+    Examples
+    --------
+    >>> get("adam")
+    Adam(lr=0.001, beta1=0.9, beta2=0.999)
+    >>> get("momentum", lr=0.1)
+    Momentum(lr=0.1, momentum=0.9)
+    """
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise XpnetTypeError(
+                "`lr` applies to an optimizer given by name; this one was built with "
+                f"lr={optimizer.lr!r}. Received: lr={lr!r}."
+            )
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise XpnetTypeError(
+            f"`optimizer` must be a name ({', '.join(OPTIMIZERS)}) or an Optimizer. "
+            f"Received: {optimizer!r}."
+        )
+    cls = OPTIMIZERS[one_of(optimizer.lower(), "optimizer", tuple(OPTIMIZERS))]
+    return cls() if lr is None else cls(positive_float(lr, "lr") if not callable(lr) else lr)
