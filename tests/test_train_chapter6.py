@@ -111,7 +111,9 @@ class InterruptAdam(Adam):
 def test_resume_is_exact_with_batchnorm_and_dropout(backend, tmp_path) -> None:
     """Running statistics, dropout key and Adam's moments come back bit for bit."""
     data = blobs(backend)
-    run = {**RUN, "optimizer": InterruptAdam(at=-1), "iters": 30, "eval_every": 7}
+    # Eager: the optimizer interrupts from Python at its 11th step, which a compiled
+    # loop would not call (compiled runs resume across Ctrl-C in test_compile).
+    run = {**RUN, "optimizer": InterruptAdam(at=-1), "iters": 30, "eval_every": 7, "compile": False}
     run.pop("lr")
     reference = extended()
     expected = xpnet.train(reference, data, data, **run)
