@@ -24,10 +24,11 @@ ALLOWED: dict[str, set[str]] = {
     "layers": {"_typing", "_validation", "errors", "backend", "functions"},
     "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
     "optim": {"_typing", "_validation", "errors", "backend"},
-    "checking": {"_typing", "_validation", "errors", "backend", "gradient"},
+    "checking": {"_typing", "_validation", "errors", "backend", "random", "gradient"},
+    "testing": {"_typing", "_validation", "errors", "backend", "checking"},
     "nets": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "functions",
-        "gradient", "layers", "numgrad",
+        "gradient", "layers", "numgrad", "checking",
     },
     "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
     "training": {

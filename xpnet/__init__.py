@@ -14,7 +14,7 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import datasets, errors, layers, random
+from . import datasets, errors, layers, random, testing
 from ._version import __version__
 from .backend import (
     BACKENDS,
@@ -25,7 +25,7 @@ from .backend import (
     to_numpy,
     use_backend,
 )
-from .checking import gradcheck
+from .checking import check_grads, gradcheck
 from .datasets import load_mnist
 from .functions import (
     cross_entropy_error,
@@ -51,6 +51,7 @@ __all__ = [
     "TwoLayerNet",
     "__version__",
     "asarray",
+    "check_grads",
     "cross_entropy_error",
     "datasets",
     "errors",
@@ -69,6 +70,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "step_function",
+    "testing",
     "to_numpy",
     "train",
     "use_backend",

@@ -19,11 +19,14 @@ BackendError True
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "BackendError",
     "CheckpointError",
     "DataError",
     "DeviceNotAvailableError",
+    "GradientCheckError",
     "NotInstalledError",
     "OutputError",
     "TrainingDivergedError",
@@ -71,3 +74,19 @@ class OutputError(XpnetError, OSError):
 
 class TrainingDivergedError(XpnetError, FloatingPointError):
     """The training loss stopped being finite (or the run diverged)."""
+
+
+class GradientCheckError(XpnetError, AssertionError):
+    """A claimed gradient differs from its finite-difference estimate beyond the tolerance.
+
+    Raised by :func:`xpnet.check_grads` and the checks built on it. It is an
+    ``AssertionError``: the arguments were valid, the gradient code is what
+    failed, so ``unittest`` counts it as a failure (not an error) and
+    ``except AssertionError`` in a test harness sees it. It is raised
+    explicitly, so ``python -O`` does not turn it off. `report` is the
+    :class:`xpnet.checking.GradientCheckReport`; the message is its text.
+    """
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -26,6 +26,7 @@ from typing import Any
 from .._typing import Array, Namespace, Params
 from .._validation import check_xt, finite_float, one_of, positive_int
 from ..backend import Backend, asarray, dtype_name, namespace, resolve_backend, resolve_dtype
+from ..checking import GradientCheckReport, check_network_gradient
 from ..errors import XpnetTypeError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
@@ -221,6 +222,29 @@ class TwoLayerNet:
 
             grads[name] = numerical_gradient(loss_at, self.params[name], h=step)
         return grads
+
+    def check_gradient(
+        self, x: Array, t: Array, *, mode: str = "full", **options: Any
+    ) -> GradientCheckReport:
+        """Check :meth:`loss_and_gradient` against finite differences; raise if they differ.
+
+        ``mode="full"`` compares every parameter with the structured numerical
+        gradient; ``mode="fast"``, derivatives along random directions (2 loss
+        evaluations each). `options` (``order``, ``h``, ``rtol``, ``atol``,
+        ``directions``, ``seed``) and the report are those of
+        :func:`xpnet.checking.check_network_gradient`, which any network can call.
+
+        Raises
+        ------
+        xpnet.errors.GradientCheckError
+            With the report (worst elements, both values) as its message.
+        """
+        xp = self._check_xt(x, t)
+
+        def loss_at(params: Params) -> Array:  # the forward pass only
+            return SoftmaxWithLoss(xp=xp).forward(self._scores(x, params), t)
+
+        return check_network_gradient(self, x, t, mode=mode, loss=loss_at, **options)
 
     def _check_xt(self, x: Array, t: Array | None) -> Namespace:
         """Check a batch (and its targets, unless None) against the network; return `xp`."""
