@@ -8,7 +8,7 @@ errors (docs/checking-gradients.md derives them):
   ``(8 (f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))) / 12h``;
 * rounding, ``K_p eps F / h``, where F is the size of the values of f and eps
   the machine epsilon: ``K_2 = 1`` and ``K_4 = 1.5`` (the stencil's weights
-  summed, over 2 or 12), plus ``eps |x| / h`` relative from rounding
+  summed, over 2 or 12), plus ``K_p eps |x| / 2h`` relative from rounding
   ``x ± h`` itself.
 
 The step that balances them is ``eps ** (1/(p+1))``. Tolerances are these
@@ -73,10 +73,11 @@ class ErrorModel:
         """``(rtol, atol)`` for element-wise differences ``|claimed - numerical|``.
 
         ``atol = S (C_p h^p G + K_p eps F / h)`` and
-        ``rtol = S (C_p h^p + K_p eps X / h)``, with F the largest ``|f|``,
-        G the largest numerical derivative and X the largest ``|x|``.
+        ``rtol = S (C_p h^p + K_p eps X / 2h)``, with F the largest ``|f|``,
+        G the largest numerical derivative and X the largest ``|x|`` (rounding
+        ``x ± h`` to the dtype moves each point by up to ``eps |x| / 2``).
         """
-        rtol = SAFETY * (self.truncation + self.rounding * x_scale)
+        rtol = SAFETY * (self.truncation + self.rounding * x_scale / 2)
         atol = SAFETY * (self.truncation * grad_scale + self.rounding * f_scale)
         return rtol, atol
 
@@ -87,13 +88,13 @@ class ErrorModel:
 
         Each of the `n` elements moves by about ``e = s / sqrt(n)``, and G is
         the root mean square of the gradient (the size of a directional
-        derivative): ``atol = S (M_p C_p e^p G + K_p eps (F + X sqrt(n) G) / s
+        derivative): ``atol = S (M_p C_p e^p G + K_p eps (F + X sqrt(n) G / 2) / s
         + eps_sum sqrt(n) G)``, the last term for summing ``vdot(grad, v)`` in a
         dtype of epsilon `sum_eps`; ``rtol = S C_p e^p``.
         """
         root = math.sqrt(max(n, 1))
         moved = TRUNCATION[self.order] * (s / root) ** self.order
-        rounding = ROUNDING[self.order] * self.eps * (f_scale + x_scale * root * grad_scale) / s
+        rounding = ROUNDING[self.order] * self.eps * (f_scale + x_scale * root * grad_scale / 2) / s
         trunc = DIRECTIONAL[self.order] * moved * grad_scale
         atol = SAFETY * (trunc + rounding + sum_eps * root * grad_scale)
         return SAFETY * moved, atol
