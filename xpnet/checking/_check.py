@@ -113,12 +113,13 @@ def verdict(report: GradientCheckReport) -> GradientCheckReport:
             "mode='fast' compares derivatives along random directions, so it cannot say "
             "which elements are wrong: run the check with mode='full' to locate them."
         )
-    else:
+    elif report.worst_excess < 3:
         hint = (
-            "Errors just beyond the tolerance may be rounding or a kink (relu at 0) within h "
-            "of x: try order=4 or float64 before hunting for a bug; NaN means f or the gradient "
-            "is not finite there."
+            "Errors this close to the tolerance may also be rounding, or a kink (relu at 0) "
+            "within h of x: try order=4 or float64 before hunting for a bug."
         )
+    else:
+        hint = "The claimed gradient is wrong at these elements (or f is not finite there)."
     raise GradientCheckError(f"{report}\n{hint}", report)
 
 
