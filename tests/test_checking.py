@@ -452,3 +452,21 @@ def test_cli_gradcheck_bad_options_exit_2(options, capsys, monkeypatch) -> None:
     monkeypatch.setattr(xpnet.TwoLayerNet, "check_gradient", lambda *a, **k: calls.append(1))
     assert main(["gradcheck", *options]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not calls
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_empty_arrays_have_nothing_to_compare(backend, mode) -> None:
+    xp = backend.xp
+    x = {"W": xp.zeros((0, 3), dtype=xp.float32), "b": xpnet.asarray([1.0, 2.0], dtype="float32")}
+    report = xpnet.check_grads(
+        lambda p: xp.sum(p["W"]) + xp.sum(p["b"] ** 2),
+        x,
+        {"W": x["W"], "b": 2 * x["b"]},
+        mode=mode,
+        seed=0,
+    )
+    assert report.passed
+    if mode == "full":
+        assert report.arrays["W"].compared == 0 and report.arrays["b"].compared == 2
+    none = {"W": x["W"]}
+    assert xpnet.check_grads(lambda p: xp.sum(p["W"]), none, none, mode=mode).passed

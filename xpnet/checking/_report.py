@@ -95,10 +95,10 @@ class GradientCheckReport:
             f"{'atol':>10}{'rtol':>10}  beyond tolerance",
         ]
         for a in self.arrays.values():
-            beyond = f"{a.failures} of {a.compared}" + ("" if a.passed else "  FAILED")
+            count = f"{a.failures} of {a.compared}" + ("" if a.passed else "  FAILED")
             lines.append(
                 f"  {a.name:<16}{a.shape!s:<14}{a.max_abs_error:>11.2e}{a.max_rel_error:>10.2e}"
-                f"{a.atol:>10.1e}{a.rtol:>10.1e}  {beyond}"
+                f"{a.atol:>10.1e}{a.rtol:>10.1e}  {count}"
             )
         for a in self.arrays.values():
             beyond = [e for e in a.worst if not e.error <= e.tolerance]
