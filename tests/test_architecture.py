@@ -27,10 +27,11 @@ ALLOWED: dict[str, set[str]] = {
     "layers": {"_typing", "_validation", "errors", "backend", "random", "functions"},
     "numgrad": {"_typing", "_validation", "errors", "backend", "functions"},
     "optim": {"_typing", "_validation", "errors", "backend"},
-    "checking": {"_typing", "_validation", "errors", "backend", "gradient", "differences"},
+    "checking": {"_typing", "_validation", "errors", "backend", "random", "gradient", "differences"},
+    "testing": {"_typing", "_validation", "errors", "backend", "checking"},
     "nets": {
         "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "functions",
-        "differences", "gradient", "layers", "numgrad",
+        "differences", "gradient", "layers", "numgrad", "checking",
     },
     "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
     "training": {

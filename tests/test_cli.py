@@ -29,10 +29,11 @@ def test_gradcheck_prints_small_differences(backend, capsys) -> None:
         argv += ["--device", os.environ["XPNET_DEVICE"]]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"gradcheck on {backend.name}")
-    values = {line.split()[0]: float(line.split()[1]) for line in lines[1:]}
-    assert set(values) == {"W1", "b1", "W2", "b2"}
-    assert max(values.values()) < (1e-6 if dtype == "float64" else 1e-2)
+    assert lines[0].startswith(f"gradcheck of TwoLayerNet(20, 10, 10) on {backend.name}")
+    assert lines[1].startswith("Gradient check passed (mode='full', order=2, " + dtype)
+    rows = {line.split()[0]: float(line.split()[3]) for line in lines[3:]}
+    assert set(rows) == {"W1", "b1", "W2", "b2"}
+    assert max(rows.values()) < (1e-6 if dtype == "float64" else 1e-2)
 
 
 @pytest.mark.parametrize(

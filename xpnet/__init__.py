@@ -14,7 +14,7 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
-from . import datasets, errors, layers, optim, random, sweep
+from . import datasets, errors, layers, optim, random, sweep, testing
 from ._version import __version__
 from .backend import (
     BACKENDS,
@@ -27,7 +27,7 @@ from .backend import (
     use_backend,
 )
 from .batching import head, minibatches, take_rows
-from .checking import gradcheck
+from .checking import check_grads, gradcheck
 from .datasets import load_mnist
 from .functions import (
     cross_entropy_error,
@@ -61,6 +61,7 @@ __all__ = [
     "TwoLayerNet",
     "__version__",
     "asarray",
+    "check_grads",
     "cross_entropy_error",
     "datasets",
     "errors",
@@ -85,6 +86,7 @@ __all__ = [
     "step_function",
     "sweep",
     "take_rows",
+    "testing",
     "to_numpy",
     "train",
     "use_backend",

@@ -19,6 +19,8 @@ BackendError True
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "BackendError",
     "CheckpointError",
@@ -26,6 +28,7 @@ __all__ = [
     "DataError",
     "DeviceNotAvailableError",
     "DivergenceWarning",
+    "GradientCheckError",
     "NotInstalledError",
     "OutputError",
     "ProbabilityWarning",
@@ -91,3 +94,19 @@ class DivergenceWarning(XpnetWarning):
 
 class ClusterError(XpnetError, ConnectionError):
     """A Dask scheduler did not answer, or the cluster lost the runs given to it."""
+
+
+class GradientCheckError(XpnetError, AssertionError):
+    """A claimed gradient differs from its finite-difference estimate beyond the tolerance.
+
+    Raised by :func:`xpnet.check_grads` and the checks built on it. It is an
+    ``AssertionError``: the arguments were valid, the gradient code is what
+    failed, so ``unittest`` counts it as a failure (not an error) and
+    ``except AssertionError`` in a test harness sees it. It is raised
+    explicitly, so ``python -O`` does not turn it off. `report` is the
+    :class:`xpnet.checking.GradientCheckReport`; the message is its text.
+    """
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -77,7 +77,9 @@ def namespace(*arrays: Array) -> Namespace:
     except TypeError:
         raise XpnetTypeError(_mixing_message(arrays)) from None
     if len(arrays) > 1:
-        devices = {str(array_api_compat.device(a)): None for a in arrays}
+        # A traced array (jax.grad, jax.jit) has no device (None): it matches any.
+        found = (array_api_compat.device(a) for a in arrays)
+        devices = {str(d): None for d in found if d is not None}
         if len(devices) > 1:
             raise XpnetValueError(
                 f"Input arrays use different devices: {', '.join(devices)}. "

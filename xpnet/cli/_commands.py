@@ -35,11 +35,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """Check TwoLayerNet's backpropagation; 0 when it passes, 1 when it does not."""
+    from .._io import atomic_write, check_output_path
     from ..backend import resolve_backend
-    from ..checking import gradcheck
+    from ..errors import GradientCheckError
     from ..nets import TwoLayerNet
     from ..random import default_rng
 
+    if args.json:
+        check_output_path(args.json, "--json")
     b = resolve_backend(args.backend, args.device)
     if args.mnist:
         from ..datasets import load_mnist
@@ -54,12 +58,19 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         inputs, args.hidden, 10, weight_init_std=0.5, activation=args.activation,
         backend=b, dtype=args.dtype, seed=args.seed,
     )  # fmt: skip
-    report = gradcheck(net, x, t)
-    where = f"{b.name} ({b.device}, {args.dtype})"
-    print(f"gradcheck on {where}: max |backprop - numerical| / max |gradient|")
-    for name, value in report.items():
-        print(f"  {name:<4}{value:.3e}")
-    return 0
+    try:
+        report = net.check_gradient(
+            x, t, mode=args.mode, order=args.order, directions=args.directions, seed=args.seed
+        )
+    except GradientCheckError as exc:
+        report = exc.report
+    print(f"gradcheck of TwoLayerNet({inputs}, {args.hidden}, 10) on {b.name} ({b.device}):")
+    print(report)
+    if args.json:
+        summary = {"backend": b.name, "device": str(b.device), **report.to_dict()}
+        text = json.dumps(summary, indent=1) + "\n"
+        atomic_write(args.json, lambda file: file.write(text.encode()), name="--json")
+    return 0 if report.passed else 1
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

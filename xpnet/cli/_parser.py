@@ -166,7 +166,7 @@ def _add_chapter6_options(t: argparse.ArgumentParser) -> None:
 
 def _add_other_parsers(sub: Any) -> None:
     g = sub.add_parser(
-        "gradcheck", help="compare backprop with numerical gradients",
+        "gradcheck", help="check backprop against numerical gradients (exit 1 if they differ)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )  # fmt: skip
     _add_backend_options(g, "float64")
@@ -179,7 +179,14 @@ def _add_other_parsers(sub: Any) -> None:
         "--mnist", action="store_true", help="use real MNIST images (784 inputs), not random ones"
     )
     g.add_argument("--data-dir", default=None, help="MNIST folder, with --mnist")
-    g.add_argument("--seed", type=int, default=0, help="seed")
+    g.add_argument("--seed", type=int, default=0, help="seed of the data, weights and directions")
+    g.add_argument(
+        "--mode", choices=("full", "fast"), default="full",
+        help="every parameter, or random directions (2 loss evaluations each)",
+    )  # fmt: skip
+    g.add_argument("--order", type=int, choices=(2, 4), default=2, help="central stencil's order")
+    g.add_argument("--directions", type=POSITIVE_INT, default=4, help="directions (--mode fast)")
+    g.add_argument("--json", default=None, metavar="PATH", help="write the report as JSON")
 
     pl = sub.add_parser(
         "plot", help="draw the chapter's figures",

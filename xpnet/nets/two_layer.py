@@ -35,6 +35,7 @@ from ..backend import (
     resolve_backend,
     resolve_dtype,
 )
+from ..checking import GradientCheckReport, check_network_gradient
 from ..errors import XpnetError, XpnetTypeError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
@@ -281,6 +282,29 @@ class TwoLayerNet:
         if same and x.dtype != self.dtype and xp.isdtype(x.dtype, "real floating"):
             return xp.astype(x, self.dtype)
         return x
+
+    def check_gradient(
+        self, x: Array, t: Array, *, mode: str = "full", **options: Any
+    ) -> GradientCheckReport:
+        """Check :meth:`loss_and_gradient` against finite differences; raise if they differ.
+
+        ``mode="full"`` compares every parameter with the structured numerical
+        gradient; ``mode="fast"``, derivatives along random directions (2 loss
+        evaluations each). `options` (``order``, ``h``, ``rtol``, ``atol``,
+        ``directions``, ``seed``) and the report are those of
+        :func:`xpnet.checking.check_network_gradient`, which any network can call.
+
+        Raises
+        ------
+        xpnet.errors.GradientCheckError
+            With the report (worst elements, both values) as its message.
+        """
+        xp = self._check_xt(x, t)
+
+        def loss_at(params: Params) -> Array:  # the forward pass only
+            return SoftmaxWithLoss(xp=xp).forward(self._scores(x, params), t)
+
+        return check_network_gradient(self, x, t, mode=mode, loss=loss_at, **options)
 
     def _check_xt(self, x: Array, t: Array | None) -> Namespace:
         """Check a batch (and its targets, unless None) against the network; return `xp`."""
