@@ -77,6 +77,19 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+@nox.parametrize("backend", ["numpy", "array_api_strict"])
+def notebook(session: nox.Session, backend: str) -> None:
+    """Execute examples/tutorial.ipynb in a kernel, briefly; copies go to build/notebook."""
+    session.install("-e", ".[test,notebook,strict]")
+    env = {
+        "XPNET_RUN_NOTEBOOK": "1",
+        "XPNET_BACKEND": backend,
+        "XPNET_TUTORIAL_ITERS": os.environ.get("XPNET_TUTORIAL_ITERS", "300"),
+    }
+    session.run("pytest", "tests/test_notebook.py", *session.posargs, env=env)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
     session.install("ruff>=0.5")
