@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -74,6 +75,60 @@ def docs(session: nox.Session) -> None:
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", "build/site", env={"NO_MKDOCS_2_WARNING": "1"}
     )
+
+
+SITE = Path("build/site")
+# What the site is built from: a site older than any of these is built again.
+SITE_SOURCES = ("mkdocs.yml", "pyproject.toml", "README.md", "docs", "xpnet", "tests")
+SITE_SUFFIXES = {".md", ".py", ".yml", ".toml", ".js", ".css", ".png", ".svg"}
+
+
+def _site_is_current() -> bool:
+    index = SITE / "index.html"
+    if not index.exists():
+        return False
+    sources = [
+        p
+        for src in map(Path, SITE_SOURCES)
+        for p in ([src] if src.is_file() else src.rglob("*"))
+        if p.suffix in SITE_SUFFIXES and "__pycache__" not in p.parts
+    ]
+    return max(p.stat().st_mtime for p in sources) < index.stat().st_mtime
+
+
+@nox.session(name="docs-browser")
+def docs_browser(session: nox.Session) -> None:
+    """Open every page of the site in headless Chromium: no errors, images and formulas shown."""
+    browser = os.environ.get("XPNET_CHROMIUM") or shutil.which("chromium")
+    if browser is None:
+        message = "Chromium not found: apt-get install chromium (or set XPNET_CHROMIUM)"
+        if os.environ.get("CI"):
+            session.error(message)
+        session.skip(message)
+    if _site_is_current():
+        session.log(f"{SITE} is newer than its sources (built by `nox -s docs`): checking it")
+        session.install("-e", ".[test]", "playwright>=1.45,<2", "pyyaml>=6")
+    else:
+        session.install("-e", ".[docs]", "playwright>=1.45,<2", "pyyaml>=6")
+        session.run(
+            "mkdocs", "build", "--strict", "--site-dir", str(SITE),
+            env={"NO_MKDOCS_2_WARNING": "1"},
+        )  # fmt: skip
+    env = {"XPNET_DOCS_SITE": str(SITE), "XPNET_CHROMIUM": str(browser)}
+    session.run("pytest", "tests/test_docs_browser.py", *session.posargs, env=env)
+
+
+@nox.session
+@nox.parametrize("backend", ["numpy", "array_api_strict"])
+def notebook(session: nox.Session, backend: str) -> None:
+    """Execute examples/tutorial.ipynb in a kernel, briefly; copies go to build/notebook."""
+    session.install("-e", ".[test,notebook,strict]")
+    env = {
+        "XPNET_RUN_NOTEBOOK": "1",
+        "XPNET_BACKEND": backend,
+        "XPNET_TUTORIAL_ITERS": os.environ.get("XPNET_TUTORIAL_ITERS", "300"),
+    }
+    session.run("pytest", "tests/test_notebook.py", *session.posargs, env=env)
 
 
 @nox.session

@@ -40,6 +40,9 @@ __all__ = [
 
 
 def _figure(**kwargs: Any) -> Any:
+    # Constrained layout keeps titles, labels and legends inside the figure;
+    # figures of fixed-aspect panels ask for "compressed" instead.
+    kwargs.setdefault("layout", "constrained")
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
@@ -110,7 +113,8 @@ def descent_path(
     f = _function_2 if f is None else f
     dtype = "float64" if float64_available(b) else "float32"
     rates = [lr] if isinstance(lr, int | float) else list(lr)
-    fig = _figure(figsize=(4.5 * len(rates), 4.5), layout="constrained")
+    # Equal-aspect panels: "compressed" shrinks the gaps so the titles fit.
+    fig = _figure(figsize=(4.5 * len(rates), 4.5), layout="compressed")
     axes = fig.subplots(1, len(rates), squeeze=False)[0]
     grid = np.linspace(-4.5, 4.5, 200)
     gx, gy = np.meshgrid(grid, grid)

@@ -128,8 +128,14 @@ def _add_train_parser(sub: Any) -> None:
         help="run the training step through the backend's compiler (jax.jit, torch.compile); "
         "default: where that is fastest (JAX)",
     )  # fmt: skip
-    t.add_argument("--plot", default=None, metavar="PATH.png", help="write learning curves")
-    t.add_argument("--json", default=None, metavar="PATH", help="write a summary as JSON")
+    t.add_argument(
+        "--plot", default=None, metavar="PATH.png",
+        help="write learning curves (- : PNG to standard output)",
+    )  # fmt: skip
+    t.add_argument(
+        "--json", default=None, metavar="PATH",
+        help="write a summary as JSON (- : to standard output; other lines then go to stderr)",
+    )  # fmt: skip
     t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
 

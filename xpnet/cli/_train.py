@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
@@ -12,13 +13,32 @@ from ._parser import UsageError
 
 __all__ = ["cmd_train"]
 
+STDOUT = "-"  # `--json -`, `--plot -`: standard output; the human lines then go to stderr
+
+
+def _check_stdout(args: argparse.Namespace) -> None:
+    if args.checkpoint == STDOUT:
+        raise UsageError(
+            "--checkpoint needs a file to lock and resume from, not - (standard output)"
+        )
+    if args.json == STDOUT and args.plot == STDOUT:
+        raise UsageError("--json - and --plot - both name standard output; give one a file path")
+    if args.plot == STDOUT and sys.stdout.isatty():
+        raise UsageError(
+            "--plot - writes a PNG to standard output, which is a terminal: "
+            "redirect it (--plot - > curves.png) or give a file path"
+        )
+
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Every output path writable, and no two naming the same file, before any work."""
     from .._io import check_output_path, same_file
 
+    _check_stdout(args)
     outputs = [
-        (f"--{o}", getattr(args, o)) for o in ("checkpoint", "json", "plot") if getattr(args, o)
+        (f"--{o}", getattr(args, o))
+        for o in ("checkpoint", "json", "plot")
+        if getattr(args, o) not in (None, STDOUT)
     ]
     for option, path in outputs:
         check_output_path(path, option)
@@ -31,7 +51,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     if args.plot:
         from ..plot import check_format
 
-        check_format(args.plot, "--plot")
+        # Standard output takes PNG; the check also fails early without matplotlib.
+        check_format("curves.png" if args.plot == STDOUT else args.plot, "--plot")
 
 
 def _network(args: argparse.Namespace, b: Any) -> Any:
@@ -79,6 +100,24 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    stdout = sys.stdout
+    # With a summary or figure on standard output, everything else goes to stderr.
+    to_stdout = STDOUT in (args.json, args.plot)
+    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        summary, history = _run(args)
+    if args.json == STDOUT:
+        stdout.write(json.dumps(summary, indent=1) + "\n")
+        stdout.flush()
+    if args.plot == STDOUT:
+        from ..plot import learning_curves
+
+        learning_curves(history).savefig(stdout.buffer, format="png", dpi=100)
+        stdout.flush()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    """Train, write the file outputs and print the human lines; the summary and History."""
     from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
     from ..errors import XpnetWarning
@@ -118,9 +157,9 @@ def _train(args: argparse.Namespace) -> int:
         summary.update(train_acc=history.train_acc[k], test_acc=history.test_acc[k])
         summary["stopped_early"] = stopper.get_state()
         stopped = f"; stopped early, best at iteration {best}"
-    if args.json:
+    if args.json not in (None, STDOUT):
         _write_json(args.json, summary)
-    if args.plot:
+    if args.plot not in (None, STDOUT):
         from ..plot import learning_curves, save_figure
 
         save_figure(learning_curves(history), args.plot)
@@ -129,7 +168,7 @@ def _train(args: argparse.Namespace) -> int:
         where = f"{b.name}, {b.device}, {args.dtype}"
         done = len(history.train_loss)
         print(f"{accs} after {done} iterations in {history.seconds:.1f} s ({where}){stopped}")
-    return 0
+    return summary, history
 
 
 def _one_line_warnings(show: Any) -> Any:

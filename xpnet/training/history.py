@@ -58,6 +58,41 @@ class History:
             parts.append(f"val acc {self.val_acc[-1]:.4f}")
         return f"History({', '.join(parts)}, {self.seconds:.1f} s)"
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's plain-text view: one line, not every loss."""
+        accs = ", ".join(
+            f"{name}={values[-1]:.4f}"
+            for name, values in (("train_acc", self.train_acc), ("test_acc", self.test_acc))
+            if values
+        )
+        p.text(
+            f"History({len(self.train_loss)} iterations, {len(self.eval_iters)} evaluations"
+            f"{', ' + accs if accs else ''}, seconds={self.seconds:.1f})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A small table for Jupyter: accuracy per evaluation (at most 20 rows shown)."""
+        losses = self.train_loss
+        caption = f"History: {len(losses)} iterations in {self.seconds:.1f} s"
+        if losses:
+            caption += f", last loss {losses[-1]:.4f}"
+        header = ["iteration", "train acc"] + (["test acc"] if self.test_acc else [])
+        rows = [
+            [str(it), f"{acc:.4f}"] + ([f"{self.test_acc[i]:.4f}"] if self.test_acc else [])
+            for i, (it, acc) in enumerate(zip(self.eval_iters, self.train_acc, strict=False))
+        ]
+        if len(rows) > 20:  # the first and last ten evaluations
+            rows = [*rows[:10], ["…"] * len(header), *rows[-10:]]
+        cells = "".join(
+            "<tr>" + "".join(f'<td style="text-align:right">{c}</td>' for c in row) + "</tr>"
+            for row in rows
+        )
+        head = "".join(f"<th>{name}</th>" for name in header)
+        return (
+            f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{cells}</tbody></table>"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The history as a JSON-able dict (the ``history`` of ``xpnet train --json``)."""
         return asdict(self)
