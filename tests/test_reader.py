@@ -303,6 +303,10 @@ def test_networks_cast_floating_inputs_like_keras(backend, f64) -> None:
     )
     with pytest.raises(TypeError, match="network's dtype"):
         net.loss(xpnet.asarray(np.ones((3, 784)), dtype="int32"), t)
+    deep = xpnet.MultiLayerNetExtend(784, [10], 10, use_batchnorm=True, seed=0)
+    assert deep.accuracy(as64, t) == deep.accuracy(as32, t)
+    assert float(deep.loss(as64, t)) == float(deep.loss(as32, t))
+    assert deep.gradient(as64, t)["W1"].dtype == backend.xp.float32
 
 
 def test_training_casts_float64_data_once(backend, f64) -> None:

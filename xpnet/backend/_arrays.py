@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _memory
 from .._typing import Array, Device, Namespace
-from ..errors import XpnetTypeError, XpnetValueError
+from ..errors import XpnetError, XpnetTypeError, XpnetValueError
 from ._backends import Backend, resolve_backend
 from ._dtypes import NEEDS_64BIT, lookup_dtype
 from ._library import plain_perturbation
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_FLOAT",
     "asarray",
     "backend_of",
+    "cast_floating",
     "check_memory",
     "device",
     "float64_available",
@@ -152,6 +153,29 @@ def read_only_reason(x: Array) -> str:
             "JAX array, np.broadcast_to and read-only memory maps give such arrays)"
         )
     return f"it is a read-only {library_of(x)} array"
+
+
+def cast_floating(x: Any, xp: Namespace, dtype: Any) -> Any:
+    """`x` in `dtype` when it is a real floating array of `xp` in another dtype; else `x` itself.
+
+    Networks take floating inputs of any precision, as Keras does (float64
+    data into a float32 network); anything else (another library, integers)
+    is returned unchanged for their checks to refuse by name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xp = namespace(asarray([1.0], backend="numpy"))
+    >>> cast_floating(np.ones(2), xp, xp.float32).dtype
+    dtype('float32')
+    """
+    try:
+        same = namespace(x) is xp
+    except XpnetError:  # not an array
+        return x
+    if same and x.dtype != dtype and xp.isdtype(x.dtype, "real floating"):
+        return xp.astype(x, dtype)
+    return x
 
 
 def float64_available(b: Backend) -> bool:

@@ -32,7 +32,15 @@ from typing import Any
 
 from .._typing import Array, Namespace, Params
 from .._validation import check_xt, finite_float
-from ..backend import Backend, asarray, dtype_name, namespace, resolve_backend, resolve_dtype
+from ..backend import (
+    Backend,
+    asarray,
+    cast_floating,
+    dtype_name,
+    namespace,
+    resolve_backend,
+    resolve_dtype,
+)
 from ..errors import XpnetTypeError
 from ..gradient import default_step, numerical_gradient
 from ..layers import SoftmaxWithLoss
@@ -163,6 +171,7 @@ class MultiLayerNet:
         ``train_flg=True`` runs in training mode, as a training step does: it
         updates the running statistics and moves the dropout key on.
         """
+        x = self._cast(x)
         xp = self._check_xt(x, None)
         out, _, buffers = forward(
             xp, self.stack, self.params, self.buffers, self._flat(x), train=train_flg, advance=True
@@ -172,6 +181,7 @@ class MultiLayerNet:
 
     def loss(self, x: Array, t: Array, train_flg: bool = False) -> Array:
         """Cross-entropy of the softmax of :meth:`predict` plus the weight decay term (0-d)."""
+        x = self._cast(x)
         xp = self._check_xt(x, t)
         scores = self.predict(x, train_flg)
         loss = SoftmaxWithLoss(xp=xp).forward(scores, t)
@@ -183,6 +193,7 @@ class MultiLayerNet:
 
     def accuracy(self, x: Array, t: Array) -> float:
         """Fraction of samples whose top score is the label, in test mode, as a Python float."""
+        x = self._cast(x)
         self._check_xt(x, t)
         return int(self.correct(x, t, check_input=False)) / x.shape[0]
 
@@ -200,6 +211,8 @@ class MultiLayerNet:
         The count stays on the device; `params` and `buffers` as in
         :meth:`loss_and_gradient` (training passes them to compiled evaluations).
         """
+        if check_input:
+            x = self._cast(x)
         xp = self._check_xt(x, t) if check_input else self.backend.xp
         p = self.params if params is None else params
         b = self.buffers if buffers is None else buffers
@@ -235,6 +248,7 @@ class MultiLayerNet:
         pass's), as :meth:`numerical_gradient` uses them.
         """
         if check_input:
+            x = self._cast(x)
             self._check_xt(x, t)
         p = self.params if params is None else params
         b = self.buffers if buffers is None else buffers
@@ -259,6 +273,7 @@ class MultiLayerNet:
         the training step carries the returned buffers to the next one.
         """
         if check_input:
+            x = self._cast(x)
             self._check_xt(x, t)
         p = self.params if params is None else params
         b = self.buffers if buffers is None else buffers
@@ -280,6 +295,7 @@ class MultiLayerNet:
         dropout masks of the current key held fixed and BatchNormalization
         on each perturbed network's own batch statistics.
         """
+        x = self._cast(x)
         xp = self._check_xt(x, t)
         p = self.params if params is None else params
         b = self.buffers if buffers is None else buffers
@@ -295,6 +311,10 @@ class MultiLayerNet:
 
             grads[name] = numerical_gradient(losses, p[name], h=step, batched=True)
         return grads
+
+    def _cast(self, x: Array) -> Array:
+        """A floating input of another dtype, cast to the network's (as Keras does)."""
+        return cast_floating(x, self.backend.xp, self.dtype)
 
     def _flat(self, x: Array) -> Array:
         return x if x.ndim == 2 else self.backend.xp.reshape(x, (x.shape[0], -1))

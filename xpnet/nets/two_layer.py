@@ -29,6 +29,7 @@ from .._validation import check_xt, finite_float, one_of, positive_int
 from ..backend import (
     Backend,
     asarray,
+    cast_floating,
     check_memory,
     dtype_name,
     namespace,
@@ -36,7 +37,7 @@ from ..backend import (
     resolve_dtype,
 )
 from ..checking import GradientCheckReport, check_network_gradient
-from ..errors import XpnetError, XpnetTypeError
+from ..errors import XpnetTypeError
 from ..functions import softmax
 from ..gradient import default_step, numerical_gradient
 from ..layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
@@ -270,18 +271,8 @@ class TwoLayerNet:
         return grads
 
     def _cast(self, x: Array) -> Array:
-        """A floating input of another dtype, cast to the network's (as Keras does).
-
-        Anything else is returned as it is, for :meth:`_check_xt` to judge.
-        """
-        xp = self.backend.xp
-        try:
-            same = namespace(x) is xp
-        except XpnetError:
-            return x
-        if same and x.dtype != self.dtype and xp.isdtype(x.dtype, "real floating"):
-            return xp.astype(x, self.dtype)
-        return x
+        """A floating input of another dtype, cast to the network's (as Keras does)."""
+        return cast_floating(x, self.backend.xp, self.dtype)
 
     def check_gradient(
         self, x: Array, t: Array, *, mode: str = "full", **options: Any
