@@ -85,3 +85,33 @@ def test_standard_output_misuse_is_refused(argv, message, capsys, monkeypatch) -
     assert main(["train", "--iters", "1", "--data-dir", "/nonexistent", *argv]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("xpnet: error: ") and message in err
+
+
+def test_gradcheck_json_dash_writes_the_report_to_stdout(
+    backend, capsys, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a file named "-" would land here
+    argv = ["gradcheck", "--backend", backend.name, "--json", "-"]
+    argv += ["--device", os.environ["XPNET_DEVICE"]] if os.environ.get("XPNET_DEVICE") else []
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["backend"] == backend.name and report["passed"] is True
+    assert err.startswith("gradcheck of TwoLayerNet(") and not (tmp_path / "-").exists()
+
+
+def test_sweep_report_json_dash_writes_the_runs_to_stdout(capsys, tmp_path, monkeypatch) -> None:
+    np = pytest.importorskip("numpy")
+    from xpnet.sweep import sweep
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    t = rng.integers(0, 3, size=60)
+    x = (rng.normal(0.0, 0.6, size=(60, 6)) + np.eye(3, 6)[t]).astype(np.float32)
+    sweep({"lr": [0.5, 1.0]}, train_data=(x, t), store="s.db", client="serial", verbose=0,
+          backend="numpy", iters=10, batch_size=10)  # fmt: skip
+    assert main(["sweep", "report", "--store", "s.db", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert len(data["runs"]) == 2 and data["ranking"][0] in {r["key"] for r in data["runs"]}
+    assert err.startswith("2 runs in s.db: 2 done") and not (tmp_path / "-").exists()

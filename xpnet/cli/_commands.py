@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._output import STDOUT, check_json_path, people_to_stderr, write_json
 from ._parser import UsageError
 
 __all__ = ["cmd_gradcheck", "cmd_info", "cmd_plot"]
@@ -36,14 +37,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Check TwoLayerNet's backpropagation; 0 when it passes, 1 when it does not."""
-    from .._io import atomic_write, check_output_path
     from ..backend import resolve_backend
     from ..errors import GradientCheckError
     from ..nets import TwoLayerNet
     from ..random import default_rng
 
-    if args.json:
-        check_output_path(args.json, "--json")
+    check_json_path(args.json)
     b = resolve_backend(args.backend, args.device)
     if args.mnist:
         from ..datasets import load_mnist
@@ -64,12 +63,11 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         )
     except GradientCheckError as exc:
         report = exc.report
-    print(f"gradcheck of TwoLayerNet({inputs}, {args.hidden}, 10) on {b.name} ({b.device}):")
-    print(report)
+    with people_to_stderr(args.json == STDOUT):
+        print(f"gradcheck of TwoLayerNet({inputs}, {args.hidden}, 10) on {b.name} ({b.device}):")
+        print(report)
     if args.json:
-        summary = {"backend": b.name, "device": str(b.device), **report.to_dict()}
-        text = json.dumps(summary, indent=1) + "\n"
-        atomic_write(args.json, lambda file: file.write(text.encode()), name="--json")
+        write_json(args.json, {"backend": b.name, "device": str(b.device), **report.to_dict()})
     return 0 if report.passed else 1
 
 

@@ -9,12 +9,12 @@ other keyword of the network or of ``xpnet.train()`` is ``--set NAME=SPEC``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from .._validation import finite_float, non_negative_int, one_of, positive_float, positive_int
+from ._output import STDOUT, check_json_path, people_to_stderr, write_json
 from ._parser import POSITIVE_FLOAT, POSITIVE_INT, Parser, UsageError
 
 __all__ = ["add_sweep_parser", "cmd_sweep"]
@@ -221,12 +221,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if _specs(args) or args.random is not None:
             raise UsageError("`xpnet sweep report` takes only --store, --top, --json, --quiet")
         return _report(args)
-    from .._io import check_output_path
     from ..sweep import sweep
 
     space, fixed = build_space(args)
-    if args.json:
-        check_output_path(args.json, "--json")
+    check_json_path(args.json)
     if args.device is not None:
         fixed["device"] = args.device
     if args.retries < 0:
@@ -244,20 +242,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from ..sweep import read_runs
 
-    if args.json:
-        from .._io import check_output_path
-
-        check_output_path(args.json, "--json")
+    check_json_path(args.json)
     return _finish(args, read_runs(args.store), None)
 
 
 def _finish(args: argparse.Namespace, runs: list[Any], note: str | None) -> int:
-    from ..sweep import table
-    from ..sweep.report import axes, format_value
-
     counts = {s: sum(r.status == s for r in runs) for s in ("done", "failed", "running")}
     if args.json:
         _write_json(args.json, runs)
+    with people_to_stderr(args.json == STDOUT):
+        _print_runs(args, runs, counts, note)
+    return 0 if counts["done"] or not counts["failed"] else 1
+
+
+def _print_runs(
+    args: argparse.Namespace, runs: list[Any], counts: dict[str, int], note: Any
+) -> None:
+    from ..sweep import table
+    from ..sweep.report import axes, format_value
+
     if not args.quiet:
         shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s != "running")
         print(f"{len(runs)} runs in {args.store}: {shown}" + (f" ({note})" if note else ""))
@@ -267,15 +270,12 @@ def _finish(args: argparse.Namespace, runs: list[Any], note: str | None) -> int:
         for r in [r for r in runs if r.status == "failed"][:3]:
             what = " ".join(f"{n}={format_value(r.settings.get(n))}" for n in names)
             print(f"failed ({what}): {str(r.error).splitlines()[0]}")
-    return 0 if counts["done"] or not counts["failed"] else 1
 
 
 def _write_json(path: str, runs: list[Any]) -> None:
-    from .._io import atomic_write
     from ..sweep import rank
     from ..sweep.report import metric
 
     records = [{k: v for k, v in r.to_dict().items() if k != "train_loss"} for r in runs]
     best = [r.key for r in rank(runs)]
-    data = {"metric": metric(runs), "ranking": best, "runs": records}
-    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()), name="--json")
+    write_json(path, {"metric": metric(runs), "ranking": best, "runs": records})

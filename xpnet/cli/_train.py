@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import sys
 import warnings
 from typing import Any
 
+from ._output import STDOUT, people_to_stderr, write_json
 from ._parser import UsageError
 
 __all__ = ["cmd_train"]
-
-STDOUT = "-"  # `--json -`, `--plot -`: standard output; the human lines then go to stderr
 
 
 def _check_stdout(args: argparse.Namespace) -> None:
@@ -100,19 +97,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    stdout = sys.stdout
     # With a summary or figure on standard output, everything else goes to stderr.
-    to_stdout = STDOUT in (args.json, args.plot)
-    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+    with people_to_stderr(STDOUT in (args.json, args.plot)):
         summary, history = _run(args)
     if args.json == STDOUT:
-        stdout.write(json.dumps(summary, indent=1) + "\n")
-        stdout.flush()
+        write_json(STDOUT, summary)
     if args.plot == STDOUT:
         from ..plot import learning_curves
 
-        learning_curves(history).savefig(stdout.buffer, format="png", dpi=100)
-        stdout.flush()
+        learning_curves(history).savefig(sys.stdout.buffer, format="png", dpi=100)
+        sys.stdout.flush()
     return 0
 
 
@@ -158,7 +152,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         summary["stopped_early"] = stopper.get_state()
         stopped = f"; stopped early, best at iteration {best}"
     if args.json not in (None, STDOUT):
-        _write_json(args.json, summary)
+        write_json(args.json, summary)
     if args.plot not in (None, STDOUT):
         from ..plot import learning_curves, save_figure
 
@@ -207,9 +201,3 @@ def _summary(
         "val_acc_history": history.val_acc,
         "history": history.to_dict(),
     }
-
-
-def _write_json(path: str, data: dict[str, Any]) -> None:
-    from .._io import atomic_write
-
-    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1).encode()), name="--json")

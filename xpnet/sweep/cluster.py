@@ -180,7 +180,7 @@ def local_cluster(workers: int | None = None, *, gpus: bool = False) -> Any:
     common = {
         "threads_per_worker": 1,
         "host": "127.0.0.1",
-        "dashboard_address": None,
+        "dashboard_address": ":0",  # any free port: two sweeps on one machine never collide
         "silence_logs": logging.ERROR,
         "preload": ["xpnet.sweep.run"],  # workers import xpnet (and NumPy) while they start
     }
