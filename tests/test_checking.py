@@ -470,3 +470,95 @@ def test_empty_arrays_have_nothing_to_compare(backend, mode) -> None:
         assert report.arrays["W"].compared == 0 and report.arrays["b"].compared == 2
     none = {"W": x["W"]}
     assert xpnet.check_grads(lambda p: xp.sum(p["W"]), none, none, mode=mode).passed
+
+
+# -- relu networks on MNIST-like data: fast mode in float32 ---------------------------
+# The old fast step moved every parameter by about h at once (s = h sqrt(n)); sums over
+# 784 inputs then crossed relu kinks and failed correct networks about half the time.
+
+
+def mnist_like(backend, dtype, seed, rows=100):
+    """Images like MNIST's: 784 pixels in [0, 1], four in five of them 0."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.uniform(0, 1, (rows, 784)) * (rng.uniform(0, 1, (rows, 784)) < 0.2)
+    return xpnet.asarray(pixels, dtype=dtype), xpnet.asarray(rng.integers(0, 10, rows))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_mode_passes_correct_relu_networks_in_float32(backend, seed) -> None:
+    x, t = mnist_like(backend, "float32", seed)
+    two = xpnet.TwoLayerNet(784, 50, 10, activation="relu", weight_init_std="he", seed=seed,
+                            dtype="float32")  # fmt: skip
+    assert two.check_gradient(x, t, mode="fast", seed=seed).passed
+    deep = xpnet.MultiLayerNet(784, [40, 40], 10, seed=seed, dtype="float32")
+    assert deep.check_gradient(x, t, mode="fast", seed=seed).passed
+
+
+def test_fast_mode_catches_a_broken_relu_backward_in_float32(backend, monkeypatch) -> None:
+    x, t = mnist_like(backend, "float32", 0)
+    net = xpnet.TwoLayerNet(784, 50, 10, activation="relu", weight_init_std="he", seed=0,
+                            dtype="float32")  # fmt: skip
+    # the gradient let through everywhere, as if relu were the identity
+    monkeypatch.setattr(xpnet.layers.Relu, "backward", lambda self, dout: dout)
+    # float32 rounding allows about 10% of a directional derivative here: 16 directions
+    for seed in range(3):
+        with pytest.raises(GradientCheckError, match="mode='full'"):
+            net.check_gradient(x, t, mode="fast", directions=16, seed=seed)
+
+
+@pytest.mark.mnist
+def test_fast_mode_passes_relu_networks_on_real_mnist(backend, mnist_dir) -> None:
+    (x_train, t_train), _ = xpnet.load_mnist(data_dir=mnist_dir, dtype="float32")
+    x, t = xpnet.head(x_train, 100), xpnet.head(t_train, 100)
+    for seed in range(3):
+        net = xpnet.TwoLayerNet(784, 50, 10, activation="relu", weight_init_std="he", seed=seed,
+                                dtype="float32")  # fmt: skip
+        assert net.check_gradient(x, t, mode="fast", seed=seed).passed
+    deep = xpnet.MultiLayerNet(784, [100, 100], 10, seed=0, dtype="float32")
+    assert deep.check_gradient(x, t, mode="fast", seed=0).passed
+
+
+# -- MultiLayerNet(Extend).check_gradient ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+@pytest.mark.parametrize("extend", ["batchnorm", "dropout", "both"])
+def test_multi_layer_check_gradient_with_batchnorm_and_dropout(
+    backend, dtype, mode, extend
+) -> None:
+    # sigmoid: dropping every input of a relu unit leaves it at its bias, 0, right on the kink
+    net = xpnet.MultiLayerNetExtend(
+        5, [4, 4], 3, activation="sigmoid", use_batchnorm=extend != "dropout", use_dropout=extend != "batchnorm",
+        dropout_ration=0.3, seed=1, dtype=dtype,
+    )  # fmt: skip
+    rng = xpnet.random.default_rng(3)
+    x = rng.normal((6, 5), dtype=dtype, backend=backend)
+    t = rng.integers(3, (6,), backend=backend)
+    net.gradient(x, t)  # one training pass: the dropout key moves, as in training
+    before = host_copy(net.params)
+    report = net.check_gradient(x, t, mode=mode, seed=0)
+    assert report.passed and report.mode == mode
+    if mode == "full":
+        assert set(report.arrays) == set(net.params)
+        assert report.engine == "MultiLayerNetExtend.numerical_gradient"
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(to_numpy(value), before[name])
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_multi_layer_check_gradient_catches_a_broken_backward(
+    backend, dtype, mode, monkeypatch
+) -> None:
+    net = xpnet.MultiLayerNet(5, [4], 3, activation="sigmoid", seed=1, dtype=dtype)
+    rng = xpnet.random.default_rng(3)
+    x = rng.normal((6, 5), dtype=dtype, backend=backend)
+    t = rng.integers(3, (6,), backend=backend)
+    real = net.loss_and_gradient
+
+    def wrong(*args, **kwargs):
+        loss, grads = real(*args, **kwargs)
+        return loss, {**grads, "b1": -grads["b1"]}
+
+    monkeypatch.setattr(net, "loss_and_gradient", wrong)
+    with pytest.raises(GradientCheckError):
+        net.check_gradient(x, t, mode=mode, seed=0)

@@ -144,9 +144,8 @@ def check_grads(
     directional derivatives along `directions` random unit vectors v,
     ``(f(x + s v) - f(x - s v)) / 2s`` against ``vdot(grad, v)``: 2
     evaluations of `f` per direction (and one at x) whatever the size of `x`,
-    all arrays of a dict together. The step s along v is the smallest that
-    rounding allows, between h and ``h sqrt(n)`` for n elements (each element
-    then moves by at most about h).
+    all arrays of a dict together. The step along v is h: x moves by h in
+    all, as in full mode (a longer one crosses relu kinks).
 
     Parameters
     ----------

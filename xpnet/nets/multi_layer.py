@@ -41,6 +41,7 @@ from ..backend import (
     resolve_backend,
     resolve_dtype,
 )
+from ..checking import GradientCheckReport, check_network_gradient
 from ..errors import XpnetTypeError
 from ..gradient import default_step, numerical_gradient
 from ..layers import SoftmaxWithLoss
@@ -311,6 +312,49 @@ class MultiLayerNet:
 
             grads[name] = numerical_gradient(losses, p[name], h=step, batched=True)
         return grads
+
+    def check_gradient(
+        self, x: Array, t: Array, *, mode: str = "full", **options: Any
+    ) -> GradientCheckReport:
+        """Check :meth:`loss_and_gradient` against finite differences; raise if they differ.
+
+        The training-mode loss is checked at the buffers as they are: the
+        dropout masks of the current key are held fixed on both sides, and
+        batch normalisation uses each perturbed network's batch statistics.
+
+        Parameters
+        ----------
+        x : array, shape (N, input_size) or (N, ...) flattening to it
+            A batch; a floating one of another dtype is cast to the network's.
+        t : array, shape (N,) labels or (N, output_size) one-hot targets
+        mode : {"full", "fast"}
+            ``"full"`` compares every parameter with :meth:`numerical_gradient`
+            (the batched engine); ``"fast"``, derivatives along random
+            directions over all parameters (2 loss evaluations each).
+        **options
+            ``order``, ``h``, ``rtol``, ``atol``, ``directions``, ``seed``: those of
+            :func:`xpnet.checking.check_network_gradient`.
+
+        Returns
+        -------
+        GradientCheckReport
+            One row per parameter (full mode), or one for all (fast mode).
+
+        Raises
+        ------
+        xpnet.errors.GradientCheckError
+            With the report (worst elements, both values) as its message.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = MultiLayerNet(4, [3], 2, dtype="float64", seed=0, backend="numpy")
+        >>> x = np.random.default_rng(0).random((5, 4))
+        >>> report = net.check_gradient(x, np.array([0, 1, 1, 0, 1]))
+        >>> report.passed, sorted(report.arrays)
+        (True, ['W1', 'W2', 'b1', 'b2'])
+        """
+        return check_network_gradient(self, self._cast(x), t, mode=mode, **options)
 
     def _cast(self, x: Array) -> Array:
         """A floating input of another dtype, cast to the network's (as Keras does)."""
