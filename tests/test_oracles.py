@@ -110,6 +110,8 @@ def test_activations_match_the_oracle(backend, dtype_name, name, n, c, seed) -> 
 
 @pytest.mark.parametrize("dtype_name", ["float32", "float64"])
 @pytest.mark.parametrize("target", ["labels", "one-hot"])
+# The check's perturbed rows no longer sum to 1 (by the step, 5e-3 in float32).
+@pytest.mark.filterwarnings("ignore::xpnet.errors.ProbabilityWarning")
 @ORACLE
 @given(n=ROWS, c=COLS, seed=st.integers(0, 2**16))
 def test_losses_match_the_oracle(backend, dtype_name, target, n, c, seed) -> None:
