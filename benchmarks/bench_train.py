@@ -47,6 +47,8 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        # This machine is shared: the load when the benchmark started says how quiet it was.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
