@@ -256,8 +256,9 @@ def _finish(args: argparse.Namespace, runs: list[Any], note: str | None) -> int:
 
 
 def _print_runs(
-    args: argparse.Namespace, runs: list[Any], counts: dict[str, int], note: Any
+    args: argparse.Namespace, runs: list[Any], counts: dict[str, int], note: str | None
 ) -> None:
+    """The lines for people: the counts, the table of the best runs, the first failures."""
     from ..sweep import table
     from ..sweep.report import axes, format_value
 
