@@ -86,3 +86,15 @@ def declare_shape(raw: bytes, member: str, shape: tuple[int, ...]) -> bytes:
         for name, content in members.items():
             archive.writestr(name, content)
     return out.getvalue()
+
+
+def default_sigint() -> None:
+    """A `preexec_fn` for children that a test interrupts with SIGINT, as Ctrl-C would.
+
+    A shell starts background jobs with SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored: a suite run in the background (``nohup nox &``)
+    would otherwise see its children ignore the test's Ctrl-C.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import declare_shape, read_state_file, write_state_file
+from helpers import declare_shape, default_sigint, read_state_file, write_state_file
 
 import xpnet
 from xpnet.cli import main
@@ -600,7 +600,7 @@ def start_small_cli(w: World, *argv: str) -> subprocess.Popen:
         pytest.skip("backend-independent; run in the numpy and array_api_strict sessions")
     return subprocess.Popen(
         [sys.executable, "-c", SMALL_CLI, "train", "--data-dir", str(w.data), *argv],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from helpers import default_sigint
 
 from xpnet.cli import main
 from xpnet.cli._parser import build_parser
@@ -205,8 +206,9 @@ def test_ctrl_c_stops_a_sweep_and_the_same_command_continues(mnist_dir, tmp_path
     argv = ["sweep", "--serial", "--quiet", "--lr", "0.1,0.5,1", "--hidden", "10", "--iters", "1000",
             "--data-dir", str(mnist_dir), "--store", str(store)]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xpnet", *argv], stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-m", "xpnet", *argv], stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while not done_rows(store) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
