@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 from xpnet.sweep import read_runs, sweep
-from xpnet.sweep.cluster import MALLOC, local_cluster
+from xpnet.sweep.cluster import MALLOC, QUIET, local_cluster
 
 distributed = pytest.importorskip("distributed")
+dask_utils = pytest.importorskip("dask.utils")
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
 pytestmark = pytest.mark.skipif(
@@ -97,6 +98,22 @@ def test_a_cluster_gives_the_serial_numbers(client, serial, tmp_path) -> None:
     assert set(client.run(lambda: os.environ["OMP_NUM_THREADS"]).values()) == {"1"}
     environ = client.run(lambda: {k: os.environ.get(k) for k in MALLOC})
     assert all(e == MALLOC for e in environ.values())
+
+
+def test_dask_monitors_the_embedded_cluster_slowly(client) -> None:
+    """Dask's default tick (50 a second) and profiler (100 a second) would take CPU from runs."""
+
+    def on_worker(dask_worker):
+        return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+
+    def on_scheduler(dask_scheduler):
+        return {name: pc.callback_time for name, pc in dask_scheduler.periodic_callbacks.items()}
+
+    tick = 1000 * dask_utils.parse_timedelta(QUIET["distributed.admin.tick.interval"])
+    workers = list(client.run(on_worker).values())
+    assert len(workers) == 2
+    assert all(w["tick"] == tick and "profile" not in w for w in workers)
+    assert client.run_on_scheduler(on_scheduler)["tick"] == tick
 
 
 @pytest.mark.slow  # each worker imports torch
