@@ -22,7 +22,9 @@ def init_params(sizes: list[int], seed: int) -> dict[str, np.ndarray]:
     params = {}
     for i in range(1, len(sizes)):
         scale = np.sqrt(2.0 / sizes[i - 1])
-        params[f"W{i}"] = (rng.standard_normal((sizes[i - 1], sizes[i])) * scale).astype(np.float32)
+        # float32 draws scaled in float32, as xpnet draws float32 weights
+        w = rng.standard_normal((sizes[i - 1], sizes[i]), dtype=np.float32)
+        params[f"W{i}"] = w * np.float32(scale)
         params[f"b{i}"] = np.zeros(sizes[i], np.float32)
     return params
 
