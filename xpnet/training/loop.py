@@ -33,7 +33,7 @@ from typing import Any
 from .._io import check_output_path, output_exists, remove_stale_temporaries
 from .._typing import Array, Trainable
 from .._validation import check_xt, non_negative_int
-from ..backend import namespace, to_numpy
+from ..backend import cast_floating, namespace, to_numpy
 from ..errors import (
     CheckpointError,
     TrainingDivergedError,
@@ -63,8 +63,7 @@ def _checked_data(net: Trainable, data: Any, name: str) -> tuple[Array, Array]:
         )
     x, t = data
     xp = namespace(x, t, next(iter(net.params.values())))  # one library, one device
-    if xp.isdtype(x.dtype, "real floating") and x.dtype != net.dtype:
-        x = xp.astype(x, net.dtype)  # as the network casts its inputs (once, not per batch)
+    x = cast_floating(x, xp, net.dtype)  # as the networks cast inputs (here once, not per batch)
     check_xt(
         xp, x, t,
         input_size=net.input_size, output_size=net.output_size, dtype=net.dtype,
