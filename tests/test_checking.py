@@ -128,7 +128,8 @@ def test_wrong_gradients_are_caught(backend, dtype, mode, mutation) -> None:
 def test_a_transposed_non_square_gradient_is_refused_by_shape(backend) -> None:
     x = xpnet.asarray(np.ones((2, 3)), dtype="float32")
     with pytest.raises(XpnetValueError, match=r"`grad` must have the shape of `x`, \(2, 3\)"):
-        xpnet.check_grads(lambda w: backend.xp.sum(w**2), x, backend.xp.ones((3, 2)))
+        wrong = backend.xp.ones((3, 2), dtype=x.dtype, device=backend.device)
+        xpnet.check_grads(lambda w: backend.xp.sum(w**2), x, wrong)
 
 
 # -- correct gradients pass: 200 examples, both dtypes, both modes ----------------------
@@ -316,7 +317,7 @@ def test_bad_arguments_are_refused_before_any_work(backend, kwargs, error, messa
     args = {"f": f, "x": xpnet.asarray([1.0, 2.0], dtype="float32")}
     args["grad"] = 2 * args["x"]
     special = {
-        "ones((3,))": xp.ones((3,), dtype=args["x"].dtype),
+        "ones((3,))": xp.ones((3,), dtype=args["x"].dtype, device=backend.device),
         "ints": xpnet.asarray([1, 2], dtype="int32"),
         "vector": lambda w: w * 2,
     }
@@ -457,7 +458,8 @@ def test_cli_gradcheck_bad_options_exit_2(options, capsys, monkeypatch) -> None:
 @pytest.mark.parametrize("mode", ["full", "fast"])
 def test_empty_arrays_have_nothing_to_compare(backend, mode) -> None:
     xp = backend.xp
-    x = {"W": xp.zeros((0, 3), dtype=xp.float32), "b": xpnet.asarray([1.0, 2.0], dtype="float32")}
+    empty = xp.zeros((0, 3), dtype=xp.float32, device=backend.device)
+    x = {"W": empty, "b": xpnet.asarray([1.0, 2.0], dtype="float32")}
     report = xpnet.check_grads(
         lambda p: xp.sum(p["W"]) + xp.sum(p["b"] ** 2),
         x,

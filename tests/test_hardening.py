@@ -707,7 +707,7 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path, module, argv) -> None:
     argv = [str(tmp_path / "f.png") if a == "OUT" else a for a in argv]
     result = subprocess.run(
         [sys.executable, "-c", HOOK_INTERRUPT, module, *argv],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, preexec_fn=default_sigint,
     )  # fmt: skip
     assert (result.returncode, result.stderr) == (130, "xpnet: interrupted.\n")
     assert list(tmp_path.iterdir()) == []

@@ -191,8 +191,6 @@ def local_cluster(workers: int | None = None, *, gpus: bool = False) -> Any:
     Dask's monitoring slowed down (:data:`QUIET`; Dask reads it while the
     scheduler, nannies and workers start).
     """
-    import dask
-
     common = {
         "threads_per_worker": 1,
         "host": "127.0.0.1",
@@ -208,7 +206,9 @@ def local_cluster(workers: int | None = None, *, gpus: bool = False) -> Any:
                 f"`gpus=True` needs dask-cuda, which is not installed ({exc}). "
                 "Install it with: pip install 'xpnet[cuda12]' (Linux, Python 3.11+)."
             ) from exc
-    distributed = _distributed()
+    distributed = _distributed()  # first: without Dask, the error names the extra
+    import dask
+
     with _pre_spawn(worker_environment()), dask.config.set(QUIET):
         if gpus:
             return LocalCUDACluster(n_workers=workers, **common)
