@@ -775,13 +775,15 @@ def test_a_hundred_million_iterations_in_one_evaluation_block(backend, record_pr
     """iters = eval_every = 10**8: mini-batch indices are drawn per chunk, not 4 GB up front."""
     data = small_problem(backend, n=50)
     net = xpnet.TwoLayerNet(4, 3, 2, seed=0)
+    # Eager: StopAfter presses Ctrl-C from Python at its 5th step, which a compiled
+    # loop (JAX's default) would trace once and never call again.
     warm_up = StopAfter(0.1, at=-1)  # JAX compiles what it runs first: not under tracemalloc
-    xpnet.train(net, data, iters=2, batch_size=5, optimizer=warm_up, verbose=0)
+    xpnet.train(net, data, iters=2, batch_size=5, optimizer=warm_up, verbose=0, compile=False)
 
     def run() -> None:
         with pytest.raises(KeyboardInterrupt):
             xpnet.train(net, data, iters=10**8, eval_every=10**8, batch_size=5, seed=0,
-                        optimizer=StopAfter(0.1, at=5), verbose=0)  # fmt: skip
+                        optimizer=StopAfter(0.1, at=5), verbose=0, compile=False)  # fmt: skip
 
     peak = peak_bytes(run)
     record_property("peak MB for 5 of 10**8 iterations", round(peak / 1e6, 2))
