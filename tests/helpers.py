@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import array_api_compat
@@ -88,13 +90,22 @@ def declare_shape(raw: bytes, member: str, shape: tuple[int, ...]) -> bytes:
     return out.getvalue()
 
 
-def default_sigint() -> None:
-    """A `preexec_fn` for children that a test interrupts with SIGINT, as Ctrl-C would.
+@contextlib.contextmanager
+def sigint_reaches_children() -> Iterator[None]:
+    """Children started in the block get SIGINT's default action, as from a terminal.
 
-    A shell starts background jobs with SIGINT ignored, and Python keeps an
-    ignored SIGINT ignored: a suite run in the background (``nohup nox &``)
-    would otherwise see its children ignore the test's Ctrl-C.
+    A shell starts background jobs with SIGINT ignored, and an ignored signal
+    stays ignored across exec (Python then keeps it so): a suite run in the
+    background (``nohup nox &``) would see its children ignore the test's
+    Ctrl-C. A handled signal is reset to the default at exec, so the block
+    handles it here, without a ``preexec_fn`` (a fork, which JAX warns about).
     """
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    old = signal.getsignal(signal.SIGINT)
+    if old == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import default_sigint, read_state_file
+from helpers import read_state_file, sigint_reaches_children
 
 import xpnet
 from xpnet.cli import main
@@ -168,9 +168,8 @@ def test_ctrl_c_saves_and_exits_cleanly(mnist_dir, tmp_path) -> None:
     ckpt = tmp_path / "state.npz"
     argv = [sys.executable, "-m", "xpnet", "train", "--quiet", "--iters", "3000", "--eval-every", "1000",
             "--data-dir", str(mnist_dir), "--checkpoint", str(ckpt)]  # fmt: skip
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
-    )
+    with sigint_reaches_children():
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not ckpt.exists() and time.monotonic() < deadline:  # the first evaluation is written
         time.sleep(0.05)

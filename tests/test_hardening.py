@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import declare_shape, default_sigint, read_state_file, write_state_file
+from helpers import declare_shape, read_state_file, sigint_reaches_children, write_state_file
 
 import xpnet
 from xpnet.cli import main
@@ -598,10 +598,11 @@ def start_small_cli(w: World, *argv: str) -> subprocess.Popen:
     name = os.environ.get("XPNET_BACKEND") or "numpy"
     if name not in ("numpy", "array_api_strict"):
         pytest.skip("backend-independent; run in the numpy and array_api_strict sessions")
-    return subprocess.Popen(
-        [sys.executable, "-c", SMALL_CLI, "train", "--data-dir", str(w.data), *argv],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
-    )  # fmt: skip
+    with sigint_reaches_children():
+        return subprocess.Popen(
+            [sys.executable, "-c", SMALL_CLI, "train", "--data-dir", str(w.data), *argv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -705,10 +706,11 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path, module, argv) -> None:
     """Ctrl-C while `python -m xpnet` imports its command line or a command's library: one line, 130."""
     pytest.importorskip("matplotlib")
     argv = [str(tmp_path / "f.png") if a == "OUT" else a for a in argv]
-    result = subprocess.run(
-        [sys.executable, "-c", HOOK_INTERRUPT, module, *argv],
-        capture_output=True, text=True, timeout=120, preexec_fn=default_sigint,
-    )  # fmt: skip
+    with sigint_reaches_children():
+        result = subprocess.run(
+            [sys.executable, "-c", HOOK_INTERRUPT, module, *argv],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
     assert (result.returncode, result.stderr) == (130, "xpnet: interrupted.\n")
     assert list(tmp_path.iterdir()) == []
 

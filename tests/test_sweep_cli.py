@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from helpers import default_sigint
+from helpers import sigint_reaches_children
 
 from xpnet.cli import main
 from xpnet.cli._parser import build_parser
@@ -205,10 +205,10 @@ def test_ctrl_c_stops_a_sweep_and_the_same_command_continues(mnist_dir, tmp_path
     store = tmp_path / "s.db"
     argv = ["sweep", "--serial", "--quiet", "--lr", "0.1,0.5,1", "--hidden", "10", "--iters", "1000",
             "--data-dir", str(mnist_dir), "--store", str(store)]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xpnet", *argv], stderr=subprocess.PIPE, text=True,
-        preexec_fn=default_sigint,
-    )  # fmt: skip
+    with sigint_reaches_children():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xpnet", *argv], stderr=subprocess.PIPE, text=True
+        )
     deadline = time.monotonic() + 120
     while not done_rows(store) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

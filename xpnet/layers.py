@@ -235,7 +235,8 @@ def dropout_mask(
     same key gives the same mask on every backend, in `dtype`.
     """
     xp = namespace(key)
-    return xp.astype(key_uniform(key, shape, stream=stream, dtype=dtype) > dropout_ratio, dtype)
+    uniform = key_uniform(key, shape, stream=stream, dtype=dtype)
+    return xp.astype(uniform > dropout_ratio, uniform.dtype)  # `dtype` may be a name
 
 
 class Dropout:

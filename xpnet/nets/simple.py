@@ -17,14 +17,14 @@ __all__ = ["SimpleNet"]
 class SimpleNet:
     """The chapter's one-layer example: ``predict(x) = x @ W`` with W of shape (2, 3).
 
+    Inputs `x` of another floating dtype are cast to W's, as Keras does.
+
     Parameters
     ----------
     W : array of shape (2, 3), optional
         Initial weights, used as given; when omitted they are drawn from
         N(0, 1) with `seed` on `backend` and `device`, in `dtype` (float32 by
         default, xpnet's default float dtype; the book's NumPy draws float64).
-
-    Inputs `x` of another floating dtype are cast to W's, as Keras does.
 
     Examples
     --------
