@@ -90,7 +90,10 @@ def test_minibatches_refuse_clearly(backend) -> None:
 
 
 def test_own_loop_is_xpnet_train(backend) -> None:
-    """The chapter's loop written with minibatches gives xpnet.train's run, bit for bit."""
+    """The chapter's loop written with minibatches gives xpnet.train's run, bit for bit.
+
+    Eagerly: JAX's compiled training (its default) agrees to float rounding only.
+    """
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, 90)
     x = xpnet.asarray(rng.normal(0, 0.3, (90, 5)) + np.eye(3, 5)[labels], dtype="float32")
@@ -103,7 +106,9 @@ def test_own_loop_is_xpnet_train(backend) -> None:
         for key in ("W1", "b1", "W2", "b2"):
             net.params[key] = net.params[key] - 0.5 * grad[key]
     reference = xpnet.TwoLayerNet(5, 6, 3, weight_init_std=0.5, seed=0)
-    h = xpnet.train(reference, (x, t), iters=20, batch_size=9, lr=0.5, seed=2, verbose=0)
+    h = xpnet.train(
+        reference, (x, t), iters=20, batch_size=9, lr=0.5, seed=2, verbose=0, compile=False
+    )
     assert losses == h.train_loss
     for key, value in reference.params.items():
         np.testing.assert_array_equal(to_numpy(net.params[key]), to_numpy(value))
