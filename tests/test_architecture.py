@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "plot": {
         "_typing", "_validation", "_io", "errors", "backend", "random", "functions",
-        "differences", "gradient", "optim", "nets", "training", "sweep",
+        "differences", "gradient", "layers", "optim", "nets", "training", "sweep",
     },
     "cli": {
         "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",

@@ -268,12 +268,14 @@ def test_two_layer_net_matches_the_autodiff_oracle(backend, f64, activation) -> 
                      atol=1e-12)  # fmt: skip
 
 
-def test_the_networks_follow_the_training_protocols() -> None:
-    from xpnet._typing import Buffered, Trainable
+def test_the_networks_follow_the_training_protocol(backend) -> None:
+    """One protocol for every network: buffers are a dict, empty for most."""
+    from xpnet._typing import Trainable
 
     plain, extended = MultiLayerNet(4, [3], 2), MultiLayerNetExtend(4, [3], 2, use_dropout=True)
-    assert isinstance(plain, Trainable) and isinstance(extended, Trainable)
-    assert isinstance(extended, Buffered) and extended.buffers and not plain.buffers
+    two = xpnet.TwoLayerNet(4, 3, 2)
+    assert all(isinstance(net, Trainable) for net in (plain, extended, two))
+    assert list(extended.buffers) == ["dropout_key"] and plain.buffers == {} == two.buffers
 
 
 def test_batchnorm_layer_matches_the_autodiff_oracle(backend, f64) -> None:

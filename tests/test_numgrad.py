@@ -91,10 +91,9 @@ def test_chunking_does_not_change_the_result(backend, f64) -> None:
     x, labels = sparse_batch(backend, f64, n=10)
     t = xpnet.asarray(labels, dtype=index_dtype(backend.xp, backend.device))
     net = xpnet.TwoLayerNet(12, 6, 4, weight_init_std=0.8, seed=2, dtype=f64)
-    whole = two_layer_numerical_gradient(backend.xp, net.params, "sigmoid", x, t, 1e-4)
-    tiny = two_layer_numerical_gradient(
-        backend.xp, net.params, "sigmoid", x, t, 1e-4, budget_bytes=1
-    )
+    sigmoid = xpnet.layers.ACTIVATIONS["sigmoid"]()
+    whole = two_layer_numerical_gradient(backend.xp, net.params, sigmoid, x, t, 1e-4)
+    tiny = two_layer_numerical_gradient(backend.xp, net.params, sigmoid, x, t, 1e-4, budget_bytes=1)
     for name in whole:
         assert_close(
             tiny[name], to_numpy(whole[name]), backend=backend, dtype=f64, rtol=1e-12, atol=1e-15

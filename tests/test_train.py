@@ -150,7 +150,7 @@ def test_resume_refuses_other_settings(backend, tmp_path) -> None:
         xpnet.train(
             net, data, iters=5, batch_size=20, seed=1, checkpoint=path, resume=True, verbose=0
         )
-    with pytest.raises(ValueError, match="checkpoint is for"):
+    with pytest.raises(ValueError, match=r"holds another network \(hidden_size: 8 -> 9\)"):
         xpnet.train(
             xpnet.TwoLayerNet(6, 9, 3),
             data,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["Array", "Buffered", "Device", "Namespace", "Params", "Trainable"]
+__all__ = ["Array", "Device", "Namespace", "Params", "Trainable"]
 
 #: An array of any array-API library (NumPy, CuPy, PyTorch, JAX, array-api-strict).
 Array: TypeAlias = Any
@@ -25,12 +25,16 @@ Params: TypeAlias = dict[str, Array]
 class Trainable(Protocol):
     """What :func:`xpnet.train` needs from a network.
 
-    ``TwoLayerNet``, ``MultiLayerNet`` and ``MultiLayerNetExtend`` implement
-    it; so can any network of your own.
+    Every network of :mod:`xpnet.nets` implements it (:class:`xpnet.nets.Network`);
+    so can any network of your own. Buffers are arrays the network saves that
+    no optimizer touches (batch normalisation's running statistics, the
+    dropout key): an empty dict for most networks.
     """
 
     #: Names to parameter arrays; training replaces the dict after every step.
     params: Params
+    #: Names to non-trainable arrays; training replaces the dict after every step.
+    buffers: dict[str, Array]
     #: Where the parameters live (:class:`xpnet.Backend`).
     backend: Any
     #: The parameters' floating dtype (the backend's dtype object).
@@ -39,20 +43,43 @@ class Trainable(Protocol):
     input_size: int
     output_size: int
 
-    def loss_and_gradient(
-        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
-    ) -> tuple[Array, Params]:
-        """The mini-batch loss (0-d array) and the gradient of every parameter."""
+    def loss_gradient_buffers(
+        self,
+        x: Array,
+        t: Array,
+        *,
+        params: Params | None = None,
+        buffers: dict[str, Array] | None = None,
+        check_input: bool = True,
+        weight_decay: float = 0.0,
+    ) -> tuple[Array, Params, dict[str, Array]]:
+        """One training pass, purely: the loss (0-d), the gradients and the buffers after it.
+
+        `weight_decay` is L2 decay added to the network's own for this pass.
+        """
         ...
 
-    def numerical_gradient(self, x: Array, t: Array) -> Params:
+    def numerical_gradient(
+        self,
+        x: Array,
+        t: Array,
+        *,
+        params: Params | None = None,
+        buffers: dict[str, Array] | None = None,
+    ) -> Params:
         """The gradient of the loss by central differences (``grad="numerical"``)."""
         ...
 
     def correct(
-        self, x: Array, t: Array, *, params: Params | None = None, check_input: bool = True
+        self,
+        x: Array,
+        t: Array,
+        *,
+        params: Params | None = None,
+        buffers: dict[str, Array] | None = None,
+        check_input: bool = True,
     ) -> Array:
-        """How many samples are classified correctly (a 0-d integer array), at `params` if given."""
+        """How many samples are classified correctly (test mode): a 0-d integer array."""
         ...
 
     def get_config(self) -> dict[str, Any]:
@@ -69,46 +96,9 @@ class Trainable(Protocol):
         ...
 
     def state_arrays(self) -> Params:
-        """Every array the network saves: parameters and any running statistics."""
+        """Every array the network saves: parameters and buffers."""
         ...
 
     def set_state_arrays(self, arrays: dict[str, Any]) -> None:
         """Take host arrays matching :meth:`state_spec` as the network's state."""
-        ...
-
-
-@runtime_checkable
-class Buffered(Protocol):
-    """A trainable network with buffers: arrays it saves that no optimizer touches.
-
-    BatchNormalization's running statistics and the dropout key of
-    ``MultiLayerNetExtend`` are buffers. The training step carries them from
-    one iteration to the next through the pure ``loss_gradient_buffers``.
-    """
-
-    #: Names to non-trainable arrays (included in ``state_arrays``).
-    buffers: dict[str, Array]
-
-    def loss_gradient_buffers(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        check_input: bool = True,
-    ) -> tuple[Array, Params, dict[str, Array]]:
-        """One training pass, purely: the loss, the gradients and the buffers after it."""
-        ...
-
-    def correct(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        check_input: bool = True,
-    ) -> Array:
-        """How many samples are classified correctly (test mode), at `params` and `buffers`."""
         ...

@@ -32,6 +32,7 @@ __all__ = [
     "NotInstalledError",
     "OutputError",
     "ProbabilityWarning",
+    "ResumeWarning",
     "TrainingDivergedError",
     "XpnetError",
     "XpnetTypeError",
@@ -90,6 +91,10 @@ class ProbabilityWarning(XpnetWarning):
 
 class DivergenceWarning(XpnetWarning):
     """Training is diverging: the loss climbs far above its start, or accuracy stays at chance."""
+
+
+class ResumeWarning(XpnetWarning):
+    """A resumed run took settings it was not given from its checkpoint."""
 
 
 class ClusterError(XpnetError, ConnectionError):

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from .backend import device
-from .functions import LOG_EPS, relu, sigmoid
+from .functions import LOG_EPS
 
 __all__ = ["two_layer_numerical_gradient"]
 
@@ -50,14 +50,13 @@ class _Forward:
     """The unperturbed forward pass and what the perturbed losses reuse."""
 
     def __init__(
-        self, xp: ModuleType, params: dict[str, Any], activation: str, x: Any, labels: Any
+        self, xp: ModuleType, params: dict[str, Any], activation: Any, x: Any, labels: Any
     ) -> None:
         self.xp, self.activation = xp, activation
-        act = sigmoid if activation == "sigmoid" else relu
         self.W2 = params["W2"]
         self.x = xp.reshape(x, (x.shape[0], -1))
         self.a = self.x @ params["W1"] + params["b1"]  # (N, H)
-        self.z = act(self.a, xp=xp)
+        self.z = activation.function(self.a, xp=xp)
         s = self.z @ self.W2 + params["b2"]  # (N, C)
         self.E = xp.exp(s - xp.max(s, axis=1, keepdims=True))
         self.S = xp.sum(self.E, axis=1)  # (N,)
@@ -116,17 +115,12 @@ class _Forward:
         return loss(u_plus) - loss(u_minus)
 
     def _output_change(self, a: Any, z: Any, v: Any) -> Any:
-        """``act(a + v) - act(a)``, with ``z = act(a)``.
+        """``act(a + v) - act(a)``, with ``z = act(a)``: the activation layer's ``change``.
 
-        For the sigmoid, ``sigmoid(a + v) - z = -z (1 - z) e / (1 + (1 - z) e)``
-        with ``e = expm1(-v)``: no cancellation, and one ``expm1`` per input
-        pixel instead of one sigmoid per pixel and hidden unit.
+        The sigmoid's is written without cancellation, with one ``expm1`` per
+        input pixel instead of one sigmoid per pixel and hidden unit.
         """
-        xp = self.xp
-        if self.activation == "sigmoid":
-            e = xp.expm1(-v)
-            return -z * (1 - z) * e / (1 + (1 - z) * e)
-        return relu(a + v, xp=xp) - z
+        return self.activation.change(self.xp, a, z, v)
 
     def _moments(self, terms: int) -> list[Any]:
         """``M_q / q! = E @ (W2**q).T / q!`` for q = 0..terms, each computed once.
@@ -164,7 +158,7 @@ def _series_terms(r: float) -> int | None:
 def two_layer_numerical_gradient(
     xp: ModuleType,
     params: dict[str, Any],
-    activation: str,
+    activation: Any,
     x: Any,
     labels: Any,
     h: float,
@@ -176,7 +170,8 @@ def two_layer_numerical_gradient(
     ----------
     xp : namespace
     params : dict with W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)
-    activation : "sigmoid" or "relu"
+    activation : an activation layer (:data:`xpnet.layers.ACTIVATIONS`)
+        Its ``function`` and ``change(xp, a, z, v) = f(a + v) - f(a)``.
     x : array (N, D) (or (N, ...) flattening to D)
     labels : integer array (N,), valid class indices
     h : the finite-difference step

@@ -317,7 +317,7 @@ def weight_init_histograms(
     ReLU (whose zeros, half the units, are left out of its histograms).
     """
     from .functions import relu, sigmoid
-    from .nets._init import weight_scale
+    from .layers import weight_scale
     from .random import default_rng
 
     f = {"sigmoid": sigmoid, "relu": relu}[_validated_activation(activation)]

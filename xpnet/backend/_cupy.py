@@ -78,4 +78,5 @@ LIBRARY = Library(
     is_array=array_api_compat.is_cupy_array,
     free_memory=_free_memory,
     natives=_natives,
+    in_place=True,
 )

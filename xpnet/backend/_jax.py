@@ -113,17 +113,15 @@ def _jit_loop(body: Any, device: Device) -> Any:
     """
     import jax
 
-    def run(
-        params: Any, opt_state: Any, x: Any, t: Any, batches: Any, start: Any, stop: Any
-    ) -> Any:
+    def run(state: Any, x: Any, t: Any, batches: Any, start: Any, stop: Any) -> Any:
         losses = jax.numpy.zeros(batches.shape[0], dtype=x.dtype)
 
         def one(i: Any, carry: Any) -> Any:
-            params, opt_state, losses = carry
-            params, opt_state, loss = body(params, opt_state, x, t, batches[i])
-            return params, opt_state, losses.at[i].set(loss)
+            state, losses = carry
+            state, loss = body(state, x, t, batches[i])
+            return state, losses.at[i].set(loss)
 
-        return jax.lax.fori_loop(start, stop, one, (params, opt_state, losses))
+        return jax.lax.fori_loop(start, stop, one, (state, losses))
 
     return jax.jit(run)
 

@@ -52,14 +52,14 @@ def no_natives() -> dict[str, Callable[..., Any]]:
 class Compiler:
     """How one library compiles training: what ``train(compile=True)`` uses.
 
-    A compiler gets the training body ``body(params, opt_state, x, t, index)
-    -> (params, opt_state, loss)`` (one mini-batch gathered from the whole
-    data `x`, `t` by the index array `index`, then one pure step) and wraps
-    it in exactly one of two ways:
+    A compiler gets the training body ``body(state, x, t, index) -> (state,
+    loss)`` (one mini-batch gathered from the whole data `x`, `t` by the index
+    array `index`, then one pure step; `state` is a tuple of dicts of arrays,
+    ``(params, buffers, opt_state)``) and wraps it in exactly one of two ways:
 
     * `loop` compiles a whole chunk of iterations into one call,
-      ``run(params, opt_state, x, t, batches, start, stop) -> (params,
-      opt_state, losses)``: rows ``start .. stop-1`` of `batches` (always
+      ``run(state, x, t, batches, start, stop) -> (state, losses)``: rows
+      ``start .. stop-1`` of `batches` (always
       :attr:`xpnet.random.BatchSampler.CHUNK` rows, so shapes never change),
       and a `losses` vector as long as `batches` whose entries ``start ..
       stop-1`` are the losses;
@@ -80,8 +80,8 @@ class Compiler:
     loop, step : callable or None
         ``(body, device) -> compiled``, as described above; one of them is set.
     own : callable
-        ``(dict of arrays, device) -> dict of arrays``: the parameters or
-        optimizer state a compiled call returned, made the caller's own.
+        ``(state, device) -> state``: the state a compiled call returned
+        (a tuple of dicts of arrays), made the caller's own.
         Copies where the compiler reuses its outputs' memory at the next call
         (CUDA graphs); the arrays themselves elsewhere.
     """
@@ -143,6 +143,11 @@ class Library:
         counter stay as they were).
     compiler : Compiler or None
         How ``train(compile=...)`` compiles training on it; None: no compiler.
+    in_place : bool
+        Whether eager training may update parameters and optimizer state in
+        place (``W -= lr * dW``), as a hand-written loop does: arrays that are
+        writable and whose writes nothing else records. Compiled steps stay
+        pure whatever this says.
     natives : callable
         ``() -> {name: function}``: the library's own versions of functions
         outside the array API standard that xpnet computes portably otherwise
@@ -167,6 +172,7 @@ class Library:
     notes: Callable[[], str] = _no_notes
     perturbation: Callable[[Array], AbstractContextManager[Array]] = plain_perturbation
     compiler: Compiler | None = None
+    in_place: bool = False
     natives: Callable[[], dict[str, Callable[..., Any]]] = no_natives
 
 

@@ -39,4 +39,5 @@ LIBRARY = Library(
     to_host=np.asarray,
     is_array=array_api_compat.is_numpy_array,
     natives=lambda: {"sigmoid": _sigmoid},
+    in_place=True,
 )

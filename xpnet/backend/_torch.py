@@ -149,19 +149,21 @@ def _compile_step(body: Any, device: Device) -> Any:
     compiled = _compile(body, "reduce-overhead")
     marked: set[int] = set()
 
-    def step(params: Any, opt_state: Any, x: Any, t: Any, index: Any) -> Any:
+    def step(state: Any, x: Any, t: Any, index: Any) -> Any:
         for data in (x, t):  # the whole data set: a CUDA graph must not copy it at every step
             if id(data) not in marked:
                 torch._dynamo.mark_static_address(data)
                 marked.add(id(data))
-        params, opt_state, loss = compiled(params, opt_state, x, t, index)
-        return params, opt_state, loss.clone()  # the next replay reuses the loss's memory
+        state, loss = compiled(state, x, t, index)
+        return state, loss.clone()  # the next replay reuses the loss's memory
 
     return step
 
 
 def _own(tree: Any) -> Any:
     """Copies of the tensors a CUDA graph returned, out of the memory its next replay reuses."""
+    if isinstance(tree, tuple | list):
+        return type(tree)(_own(part) for part in tree)
     return {key: value.clone() for key, value in tree.items()}
 
 
@@ -189,4 +191,5 @@ LIBRARY = Library(
     perturbation=_perturbation,
     compiler=COMPILER,
     natives=_natives,
+    in_place=True,
 )

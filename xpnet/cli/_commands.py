@@ -120,7 +120,7 @@ def _read_json_summary(path: str) -> tuple[dict[str, Any], Any]:
     """A summary written by ``xpnet train --json``, and its checked History."""
     from .. import _memory
     from ..errors import DataError
-    from ..training.checkpoint import history_from_dict
+    from ..training.history import history_from_dict
 
     where = f"--json {path}"
     try:

@@ -1,15 +1,19 @@
-"""The book's networks, and the file format they (and checkpoints) are saved in.
+"""The book's networks, built from one base, and the file format they (and checkpoints) use.
 
-* :class:`SimpleNet`: the one-layer example of the numerical gradient.
+* :class:`Network`: what every network has once (checks, the book's methods,
+  gradients, weight decay, save/load);
+* :class:`Sequential`: a network from a list of layers (:mod:`xpnet.layers`);
 * :class:`TwoLayerNet`: the chapter's network, with a fast structured
-  numerical gradient (:mod:`xpnet.numgrad`).
+  numerical gradient (:mod:`xpnet.numgrad`);
 * :class:`MultiLayerNet`, :class:`MultiLayerNetExtend`: chapter 6's deeper
-  networks, with batch normalisation and dropout; their numerical gradient
-  uses the batched engine of :func:`xpnet.numerical_gradient`.
+  networks, with batch normalisation and dropout;
+* :class:`SimpleNet`: the one-layer example of the numerical gradient.
 """
 
+from ._network import Network
+from ._sequential import Sequential
 from .multi_layer import MultiLayerNet, MultiLayerNetExtend
 from .simple import SimpleNet
 from .two_layer import TwoLayerNet
 
-__all__ = ["MultiLayerNet", "MultiLayerNetExtend", "SimpleNet", "TwoLayerNet"]
+__all__ = ["MultiLayerNet", "MultiLayerNetExtend", "Network", "Sequential", "SimpleNet", "TwoLayerNet"]

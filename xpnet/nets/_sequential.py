@@ -1,15 +1,28 @@
-"""The layer stack of MultiLayerNet(Extend), as pure functions of parameters and buffers.
+"""Sequential: a network from a list of layers, ending in softmax with cross-entropy.
 
-``Affine -> [BatchNormalization] -> activation -> [Dropout]`` for each hidden
-layer, then ``Affine -> SoftmaxWithLoss``, as in the book. Two ways through
-it share every formula:
+From the layers alone it derives everything a network needs:
 
-* :func:`train_pass` / :func:`scores`: the layers' forward and backward
-  (backpropagation), for one batch;
-* :func:`batched_loss`: the forward pass only, with one parameter stacked B
-  times along a leading axis (the batched numerical gradient evaluates B
-  perturbed networks in one call; BatchNormalization normalises each over
-  its own batch axis, dropout masks broadcast).
+* the book's parameter names: each layer that starts a number (Affine,
+  Convolution) takes the next one, and the layers after it share it, so
+  ``Affine -> BatchNormalization -> Relu -> Affine`` has ``W1, b1, gamma1,
+  beta1, W2, b2`` and buffers ``running_mean1, running_var1``; a network
+  with dropout also has the buffer ``dropout_key``, from which each dropout
+  layer draws its masks (stream = its number);
+* the initial arrays, drawn in layer order from one seeded generator;
+* the forward pass (test or training mode) and the backward pass;
+* the numerical gradient: every perturbed copy of a parameter stacked on a
+  leading axis and evaluated in one call (the batched engine of
+  :func:`xpnet.numerical_gradient`), where every layer broadcasts so.
+
+Examples
+--------
+>>> import numpy as np
+>>> from xpnet.layers import Affine, Relu
+>>> net = Sequential([Affine(units=8), Relu(), Affine(units=3)], (4,), seed=0, backend="numpy")
+>>> sorted(net.params), net.output_size
+(['W1', 'W2', 'b1', 'b2'], 3)
+>>> net.predict(np.zeros((2, 4), dtype=np.float32)).shape
+(2, 3)
 """
 
 from __future__ import annotations
@@ -17,207 +30,318 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._typing import Array, Namespace, Params
-from ..functions import LOG_EPS, one_hot, relu, sigmoid, softmax
-from ..layers import (
-    Affine,
-    BatchNormalization,
-    Dropout,
-    Relu,
-    Sigmoid,
-    SoftmaxWithLoss,
-    dropout_mask,
-)
-from ..random import advance_key
+from .._typing import Array, Params
+from .._validation import finite_float, positive_int
+from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
+from ..errors import XpnetTypeError, XpnetValueError
+from ..functions import one_hot
+from ..gradient import numerical_gradient
+from ..layers import LAYERS, Context, Layer, check_weight_init
+from ..random import advance_key, default_rng, new_key
+from ._network import Network, check_dtype_name
+from ._state import Spec
 
-__all__ = [
-    "ACTIVATIONS",
-    "BN_MOMENTUM",
-    "Stack",
-    "batched_loss",
-    "forward",
-    "masks",
-    "one_hot_target",
-    "train_pass",
-]
+__all__ = ["KEY", "Sequential"]
 
-ACTIVATIONS: dict[str, Any] = {"sigmoid": Sigmoid, "relu": Relu}
-FUNCTIONS: dict[str, Any] = {"sigmoid": sigmoid, "relu": relu}
-#: BatchNormalization's momentum inside the networks (the book's default).
-BN_MOMENTUM = 0.9
+#: The buffer holding the network's random key (dropout masks).
+KEY = "dropout_key"
 
 
 @dataclass(frozen=True)
-class Stack:
-    """The shape of a network: what the pure functions below need to know."""
+class _Slot:
+    """A layer in its network: its per-sample input shape, number and array names."""
 
-    sizes: tuple[int, ...]  # input, hidden..., output
-    activation: str
-    weight_decay_lambda: float
-    use_batchnorm: bool
-    use_dropout: bool
-    dropout_ratio: float
-
-    @property
-    def hidden(self) -> int:
-        return len(self.sizes) - 2
+    layer: Layer
+    in_shape: tuple[int, ...]
+    number: int
+    params: tuple[tuple[str, str], ...]  # (the layer's name, the network's name)
+    buffers: tuple[tuple[str, str], ...]
 
 
-def masks(stack: Stack, key: Array, n: int, dtype: Any) -> dict[int, Array]:
-    """Dropout masks of every hidden layer for `n` samples, from `key` (stream = layer number)."""
-    if not stack.use_dropout:
-        return {}
-    return {
-        i: dropout_mask(key, (n, stack.sizes[i]), stack.dropout_ratio, stream=i, dtype=dtype)
-        for i in range(1, stack.hidden + 1)
-    }
+def _slots(layers: list[Layer], input_shape: tuple[int, ...]) -> tuple[list[_Slot], tuple[int, ...]]:
+    """Each layer built for its input shape and named; the network's output shape."""
+    slots, shape, number, seen = [], input_shape, 0, set()
+    for layer in layers:
+        number += layer.numbered
+        names = []
+        for group in (layer.param_names, layer.buffer_names):
+            pairs = tuple((local, f"{local}{number}") for local in group)
+            clash = seen.intersection(name for _, name in pairs)
+            if clash:
+                raise XpnetValueError(
+                    f"Two layers of the network would both own `{sorted(clash)[0]}`; put a "
+                    f"numbered layer (Affine…) between them. Received: {layers!r}."
+                )
+            seen.update(name for _, name in pairs)
+            names.append(pairs)
+        slots.append(_Slot(layer, shape, number, names[0], names[1]))
+        shape = layer.build(shape)
+    if len(shape) != 1:
+        raise XpnetValueError(
+            "The last layer must output one score per class, shape (C,). "
+            f"Received: output shape {shape}; end with Affine(units=C)."
+        )
+    return slots, shape
 
 
-def _layers(
-    xp: Namespace, stack: Stack, params: Params, buffers: dict[str, Array]
-) -> list[tuple[str, int, Any]]:
-    """(kind, layer number, layer object) in forward order, built from the arrays."""
-    layers: list[tuple[str, int, Any]] = []
-    for i in range(1, stack.hidden + 2):
-        layers.append(("affine", i, Affine(params[f"W{i}"], params[f"b{i}"], xp=xp)))
-        if i > stack.hidden:
-            break
-        if stack.use_batchnorm:
-            bn = BatchNormalization(
-                params[f"gamma{i}"], params[f"beta{i}"], BN_MOMENTUM,
-                buffers[f"running_mean{i}"], buffers[f"running_var{i}"], xp=xp,
+def layer_from_config(config: Any) -> Layer:
+    """A layer from ``{"class": name, **settings}``, as :meth:`Layer.get_config` describes it."""
+    if not (isinstance(config, dict) and config.get("class") in LAYERS):
+        raise XpnetValueError(
+            f"A layer must be described as {{'class': name, ...}} with a name among "
+            f"{', '.join(sorted(LAYERS))}. Received: {config!r}."
+        )
+    settings = {k: v for k, v in config.items() if k != "class"}
+    try:
+        return LAYERS[config["class"]](**settings)
+    except TypeError as exc:
+        raise XpnetValueError(f"Invalid settings for layer {config!r}: {exc}") from None
+
+
+class Sequential(Network):
+    """A network of `layers` in order, then softmax with cross-entropy.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Described by their settings (``Affine(units=100)``, ``Relu()``,
+        ``BatchNormalization()``, ``Dropout(0.5)``); the network makes their
+        arrays. The last layer must output one score per class.
+    input_shape : tuple of int
+        One sample's shape: ``(784,)``, or ``(1, 28, 28)`` for images.
+    weight_init_std : float or {"he", "relu", "xavier", "sigmoid"}
+        Standard deviation of the initial weights, or the rule that gives it
+        from a layer's fan-in (``sqrt(2 / n_in)`` for He).
+    weight_decay_lambda : float
+        L2 weight decay: ``0.5 * lambda * sum(W**2)`` over the weights is
+        added to the loss (``lambda * W`` to their gradients).
+    backend, device, dtype
+        Where the arrays live; float32 by default.
+    seed : int, optional
+        Seed of the initial weights (and of the dropout key): the same seed
+        gives the same network on every backend.
+    """
+
+    def __init__(
+        self,
+        layers: list[Layer],
+        input_shape: tuple[int, ...],
+        *,
+        weight_init_std: float | str = "he",
+        weight_decay_lambda: float = 0.0,
+        backend: str | Backend | None = None,
+        device: Any = None,
+        dtype: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        b = resolve_backend(backend, device)
+        for layer in layers:
+            if not isinstance(layer, Layer) or layer.params:
+                raise XpnetTypeError(
+                    "`layers` must be layers described by their settings, such as "
+                    f"Affine(units=100): the network makes their arrays. Received: {layer!r}."
+                )
+        config = {
+            "class": "Sequential",
+            "input_shape": [positive_int(n, "input_shape") for n in input_shape],
+            "layers": [{"class": type(layer).__name__, **layer.get_config()} for layer in layers],
+            "weight_decay_lambda": weight_decay_lambda,
+            "dtype": dtype_name(resolve_dtype(b, dtype), xp=b.xp),
+        }
+        self._build(config, b, weight_init_std, seed)
+
+    # -- what a subclass with the book's signature overrides ---------------------------------
+
+    @classmethod
+    def _checked_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """`config` checked, with its values normalised (what ``get_config`` returns)."""
+        shape = config.get("input_shape")
+        layers = config.get("layers")
+        if not isinstance(shape, list | tuple) or not isinstance(layers, list) or not layers:
+            raise XpnetValueError(
+                "A Sequential network's config needs `input_shape` (a list of ints) and `layers` "
+                f"(a non-empty list). Received: {config!r}."
+            )
+        decay = finite_float(config.get("weight_decay_lambda", 0.0), "weight_decay_lambda")
+        if decay < 0:
+            raise XpnetValueError(f"`weight_decay_lambda` must be >= 0. Received: {decay!r}.")
+        return {
+            "class": cls.__name__,
+            "input_shape": [positive_int(n, "input_shape") for n in shape],
+            "layers": [dict(c) for c in layers],
+            "weight_decay_lambda": decay,
+            "dtype": check_dtype_name(config.get("dtype")),
+        }
+
+    @classmethod
+    def _layers_of(cls, config: dict[str, Any]) -> tuple[list[Layer], tuple[int, ...]]:
+        """The layers (fresh, unbuilt) and the per-sample input shape of a checked `config`."""
+        return [layer_from_config(c) for c in config["layers"]], tuple(config["input_shape"])
+
+    def _describe(self) -> None:
+        """Set the book's attributes from :attr:`config` (sizes, options)."""
+
+    # -- building -----------------------------------------------------------------------
+
+    def _build(
+        self, config: dict[str, Any], b: Backend, weight_init_std: float | str, seed: int | None
+    ) -> None:
+        """Check `config` and the memory its arrays need, then draw them."""
+        self._setup(config, b)
+        self.weight_init_std = check_weight_init(weight_init_std, self.config["dtype"], b)
+        self._initialise(seed)
+
+    def _setup(self, config: dict[str, Any], b: Backend) -> None:
+        """Take a `config` as this network's shape; make no arrays."""
+        self.config = config = type(self)._checked_config(config)
+        layers, self.input_shape = type(self)._layers_of(config)
+        self._slots, (self.output_size,) = _slots(layers, self.input_shape)
+        self.backend, self.dtype = b, resolve_dtype(b, config["dtype"])
+        self.weight_decay_lambda = config.get("weight_decay_lambda", 0.0)
+        self._random = any(slot.layer.random for slot in self._slots)
+        self._stackable = all(slot.layer.stackable for slot in self._slots)
+        shapes = self._param_shapes()
+        self._param_names = tuple(shapes)
+        self._decayed = tuple(
+            name for slot in self._slots for local, name in slot.params
+            if local in slot.layer.decayed
+        )  # fmt: skip
+        self._axes = {name: tuple(range(-len(shape), 0)) for name, shape in shapes.items()}
+        self._describe()
+        self._check_memory(self.state_spec(config), *self._memory_label())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], *, backend: Backend) -> Any:
+        net = cls.__new__(cls)
+        net.weight_init_std = 0.0
+        net._setup(config, backend)
+        net.params, net.buffers = {}, {}
+        return net
+
+    def _param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Parameter shapes in the book's order: numbered layers' (W, b) first, then the rest."""
+        ordered = sorted(self._slots, key=lambda slot: not slot.layer.numbered)
+        shapes = {}
+        for slot in ordered:
+            local_shapes = slot.layer.param_shapes(slot.in_shape)
+            shapes.update({name: local_shapes[local] for local, name in slot.params})
+        return shapes
+
+    @classmethod
+    def state_spec(cls, config: dict[str, Any]) -> Spec:
+        """The arrays a network with `config` saves: name -> (shape, dtype name), none allocated."""
+        config = cls._checked_config(config)
+        layers, input_shape = cls._layers_of(config)
+        slots, _ = _slots(layers, input_shape)
+        dtype = config["dtype"]
+        ordered = sorted(slots, key=lambda slot: not slot.layer.numbered)
+        spec: Spec = {}
+        for slot in ordered:
+            shapes = slot.layer.param_shapes(slot.in_shape)
+            spec.update({name: (shapes[local], dtype) for local, name in slot.params})
+        for slot in ordered:
+            shapes = slot.layer.buffer_shapes(slot.in_shape)
+            spec.update({name: (shapes[local], dtype) for local, name in slot.buffers})
+        if any(slot.layer.random for slot in slots):
+            spec[KEY] = ((2,), "int32")
+        return spec
+
+    def _initialise(self, seed: int | None) -> None:
+        """Weights from xpnet's host generator, in layer order; the dropout key's seed after them."""
+        rng, b = default_rng(seed), self.backend
+        params: Params = {}
+        buffers: dict[str, Array] = {}
+        for slot in self._slots:
+            p, s = slot.layer.init(
+                slot.in_shape, rng, weight_init_std=self.weight_init_std, backend=b,
+                dtype=self.dtype,
             )  # fmt: skip
-            layers.append(("batchnorm", i, bn))
-        layers.append(("activation", i, ACTIVATIONS[stack.activation](xp=xp)))
-        if stack.use_dropout:
-            layers.append(("dropout", i, Dropout(stack.dropout_ratio)))
-    return layers
+            params.update({name: p[local] for local, name in slot.params})
+            buffers.update({name: s[local] for local, name in slot.buffers})
+        self.params = {name: params[name] for name in self._param_names}
+        self.buffers = {name: buffers[name] for name in self.state_spec(self.config) if name in buffers}
+        if self._random:
+            seed_of_key = int(rng.integers(2**31 - 1, (1,), backend="numpy")[0])
+            self.buffers[KEY] = new_key(seed_of_key, backend=b)
 
+    def get_config(self) -> dict[str, Any]:
+        """What rebuilds this network's shape (not its weights), JSON-able."""
+        return dict(self.config)
 
-def _run(
-    layers: list[tuple[str, int, Any]], x: Array, train: bool, drawn: dict[int, Array]
-) -> Array:
-    out = x
-    for kind, i, layer in layers:
-        if kind == "batchnorm":
-            out = layer.forward(out, train)
-        elif kind == "dropout":
-            out = layer.forward(out, train, mask=drawn.get(i))
-        else:
-            out = layer.forward(out)
-    return out
+    def _memory_label(self) -> tuple[str, str]:
+        """How a refusal for lack of memory names the network, and what to change."""
+        return f"{self.config['class']} with {self.config['dtype']} arrays", "make it smaller"
 
+    def __repr__(self) -> str:
+        c = self.get_config()
+        shown = ", ".join(f"{k}={v!r}" for k, v in c.items() if k not in ("class", "dtype"))
+        return (
+            f"{c['class']}({shown}, backend={self.backend.name!r}, "
+            f"device={self.backend.device!r}, dtype={self.dtype!r})"
+        )
 
-def _decay(xp: Namespace, stack: Stack, params: Params) -> Any:
-    """The book's weight decay term ``0.5 * lambda * sum(W**2)`` over every weight matrix."""
-    total = 0.0
-    for i in range(1, stack.hidden + 2):
-        W = params[f"W{i}"]
-        total = total + 0.5 * stack.weight_decay_lambda * xp.sum(W * W, axis=(-2, -1))
-    return total
+    # -- the passes ---------------------------------------------------------------------
 
+    def _forward(
+        self, params: Params, buffers: dict[str, Array], x: Array, *, train: bool, advance: bool
+    ) -> tuple[Array, list[Any], dict[str, Array]]:
+        new_buffers, key = buffers, None
+        if train and self._random:
+            key = buffers[KEY]
+            if advance:
+                key = advance_key(key)
+                new_buffers = {**buffers, KEY: key}
+        ctx = Context(self.backend.xp, train, key)
+        caches = []
+        out = x
+        for slot in self._slots:
+            layer = slot.layer
+            p = {local: params[name] for local, name in slot.params}
+            b = {local: buffers[name] for local, name in slot.buffers}
+            out, cache, after = layer.pure_forward(
+                p, b, out, ctx._replace(stream=slot.number) if layer.random else ctx
+            )
+            caches.append(cache)
+            if after is not b:
+                if new_buffers is buffers:
+                    new_buffers = dict(buffers)
+                new_buffers.update({name: after[local] for local, name in slot.buffers})
+        return out, caches, new_buffers
 
-def forward(
-    xp: Namespace,
-    stack: Stack,
-    params: Params,
-    buffers: dict[str, Array],
-    x: Array,
-    *,
-    train: bool,
-    advance: bool = False,
-) -> tuple[Array, list[tuple[str, int, Any]], dict[str, Array]]:
-    """Scores (N, C), the layers (ready for backward) and the buffers after the pass.
+    def _backward(self, params: Params, caches: Any, dout: Array) -> Params:
+        ctx = Context(self.backend.xp, True)
+        grads: Params = {}
+        for i in range(len(self._slots) - 1, -1, -1):
+            slot = self._slots[i]
+            p = {local: params[name] for local, name in slot.params}
+            dout, g = slot.layer.pure_backward(p, caches[i], dout, ctx, i > 0)
+            grads.update({name: g[local] for local, name in slot.params})
+        return grads
 
-    In training mode BatchNormalization uses the batch's statistics and
-    updates the running ones, and dropout draws its masks from the buffers'
-    key; with `advance` the key moves on first and the masks come from the
-    new key (a training step); without, from the key as it is (what the
-    numerical gradient sees). Test mode changes no buffer.
-    """
-    new_buffers = dict(buffers)
-    if train and advance and stack.use_dropout:
-        new_buffers["dropout_key"] = advance_key(buffers["dropout_key"])
-    drawn = masks(stack, new_buffers.get("dropout_key"), x.shape[0], x.dtype) if train else {}
-    layers = _layers(xp, stack, params, buffers)
-    out = _run(layers, x, train, drawn)
-    if train and stack.use_batchnorm:
-        for kind, i, layer in layers:
-            if kind == "batchnorm":
-                new_buffers[f"running_mean{i}"] = layer.running_mean
-                new_buffers[f"running_var{i}"] = layer.running_var
-    return out, layers, new_buffers
+    def _numerical(
+        self,
+        params: Params,
+        buffers: dict[str, Array],
+        x: Array,
+        t: Array,
+        h: float,
+        *,
+        batched: bool = True,
+    ) -> Params:
+        """Central differences of :meth:`_loss_at`; batched: a chunk of perturbations per call.
 
+        The batched engine needs every layer to broadcast a parameter stacked
+        on a leading axis; otherwise each perturbed copy is evaluated alone.
+        """
+        xp = self.backend.xp
+        target = one_hot(t, self.output_size, dtype=self.dtype, xp=xp) if t.ndim == 1 else t
+        grads = {}
+        for name in params:
 
-def train_pass(
-    xp: Namespace,
-    stack: Stack,
-    params: Params,
-    buffers: dict[str, Array],
-    x: Array,
-    t: Array,
-    *,
-    advance: bool,
-) -> tuple[Array, Params, dict[str, Array]]:
-    """Loss, gradients (backpropagation) and new buffers of one training-mode pass."""
-    out, layers, new_buffers = forward(xp, stack, params, buffers, x, train=True, advance=advance)
-    last = SoftmaxWithLoss(xp=xp)
-    loss = last.forward(out, t)
-    decay = stack.weight_decay_lambda
-    if decay:
-        loss = loss + _decay(xp, stack, params)
-    dout = last.backward()
-    grads: Params = {}
-    for position in range(len(layers) - 1, -1, -1):
-        kind, i, layer = layers[position]
-        if kind == "affine":
-            dout = layer.backward(dout, input_grad=position > 0)
-            grads[f"W{i}"] = layer.dW + decay * params[f"W{i}"] if decay else layer.dW
-            grads[f"b{i}"] = layer.db
-            continue
-        dout = layer.backward(dout)
-        if kind == "batchnorm":
-            grads[f"gamma{i}"], grads[f"beta{i}"] = layer.dgamma, layer.dbeta
-    return loss, {name: grads[name] for name in params}, new_buffers
+            def loss_at(value: Array, name: str = name) -> Array:
+                return self._loss_at({**params, name: value}, buffers, x, target)
 
-
-def _row(value: Array, rank: int) -> Array:
-    """A vector parameter stacked as (B, M) -> (B, 1, M), to broadcast over the samples."""
-    return value[:, None, :] if value.ndim > rank else value
-
-
-def batched_loss(
-    xp: Namespace,
-    stack: Stack,
-    params: Params,
-    masks: dict[int, Array],
-    x: Array,
-    target: Array,
-) -> Array:
-    """Training-mode losses of B networks at once, shape (B,), for `params` stacked in one entry.
-
-    `target` is one-hot (N, C) in the dtype of `x`; `masks` are the dropout
-    masks (fixed), by layer number.
-    """
-    h = x
-    for i in range(1, stack.hidden + 2):
-        h = h @ params[f"W{i}"] + _row(params[f"b{i}"], 1)
-        if i > stack.hidden:
-            break
-        if stack.use_batchnorm:
-            gamma, beta = _row(params[f"gamma{i}"], 1), _row(params[f"beta{i}"], 1)
-            h = BatchNormalization(gamma, beta, BN_MOMENTUM, xp=xp).forward(h, True)
-        h = FUNCTIONS[stack.activation](h, xp=xp)
-        if i in masks:
-            h = h * masks[i]
-    y = softmax(h, xp=xp)
-    y_t = xp.sum(y * target, axis=-1)
-    loss = -xp.sum(xp.log(y_t + LOG_EPS), axis=-1) / x.shape[0]
-    if stack.weight_decay_lambda:
-        loss = loss + _decay(xp, stack, params)
-    return loss
-
-
-def one_hot_target(xp: Namespace, t: Array, classes: int, dtype: Any) -> Array:
-    """Labels (N,) or one-hot (N, C) as one-hot in `dtype`."""
-    return xp.astype(t, dtype) if t.ndim == 2 else one_hot(t, classes, dtype=dtype, xp=xp)
+            grads[name] = numerical_gradient(
+                loss_at, params[name], h=h, batched=batched and self._stackable
+            )
+        return grads

@@ -39,7 +39,7 @@ from .._typing import Array
 from ..backend import to_numpy
 from ..errors import CheckpointError, XpnetError
 
-__all__ = ["FORMAT", "VERSION", "Spec", "StateFile", "load_state", "save_state"]
+__all__ = ["FORMAT", "VERSION", "Spec", "StateFile", "load_state", "read_meta", "save_state"]
 
 FORMAT = "xpnet"
 VERSION = 2
@@ -82,6 +82,7 @@ def load_state(
     network: type | None,
     *,
     extra_spec: Callable[[dict[str, Any]], Spec] | None = None,
+    only: bool = False,
 ) -> StateFile:
     """Read a state file written for a `network` class, checking it before reading its arrays.
 
@@ -95,6 +96,10 @@ def load_state(
     extra_spec : callable, optional
         ``meta -> Spec`` of every other member the caller expects; without it,
         a file with other members (a checkpoint) is read for its network only.
+    only : bool
+        Read only the members `extra_spec` names (and the network's), whatever
+        else the file holds: a checkpoint's history, say, without its
+        optimizer state.
 
     Raises
     ------
@@ -114,6 +119,8 @@ def load_state(
         found = {key: value for key, value in found.items() if key.startswith("net.")}
     else:
         expected.update(extra_spec(meta))
+    if only:
+        found = {key: value for key, value in found.items() if key in expected}
     _check_members(where, found, expected)
     needed = sum(math.prod(shape) * dtype.itemsize for shape, dtype in found.values())
     _memory.check_fits(
@@ -128,6 +135,11 @@ def load_state(
             raise CheckpointError(f"{where}: `{key}` holds NaN or infinity; the file is damaged.")
     network_arrays = {key: arrays.pop(f"net.{key}") for key in spec}
     return StateFile(meta=meta, network=network_arrays, extra=arrays)
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata of a state file, checked (format, version), without reading its arrays."""
+    return _read_meta(path, npz_members(path))[0]
 
 
 def _network_spec(where: str, config: dict[str, Any], network: type) -> Spec:

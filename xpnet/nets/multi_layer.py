@@ -1,13 +1,14 @@
 """MultiLayerNet and MultiLayerNetExtend: the book's chapter-6 networks, on any backend.
 
-Fully connected networks with any number of hidden layers, the book's
-parameter names (``W1``, ``b1``, …, and ``gamma1``, ``beta1``, … with batch
-normalisation) and its methods (``predict(x, train_flg=False)``, ``loss``,
-``accuracy``, ``gradient``, ``numerical_gradient``). Layers are built from
-``net.params`` at every call, so the book's ``optimizer.update(net.params,
-grads)`` takes effect whether it updates arrays in place or replaces them.
+Fully connected networks with any number of hidden layers, built as a
+:class:`~xpnet.nets.Sequential` with the book's signatures, parameter names
+(``W1``, ``b1``, …, and ``gamma1``, ``beta1``, … with batch normalisation)
+and methods (``predict(x, train_flg=False)``, ``loss``, ``accuracy``,
+``gradient``, ``numerical_gradient``). Every pass reads ``net.params``, so
+the book's ``optimizer.update(net.params, grads)`` takes effect whether it
+updates arrays in place or replaces them.
 
-What is not a parameter — BatchNormalization's running statistics and the
+What is not a parameter — batch normalisation's running statistics and the
 dropout key — lives in ``net.buffers`` (saved with the network, never
 touched by an optimizer). Dropout masks are drawn from that key with
 :func:`xpnet.random.key_uniform`: the same seed gives the same masks, and so
@@ -27,40 +28,19 @@ Examples
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .._typing import Array, Namespace, Params
-from .._validation import check_xt, finite_float
-from ..backend import (
-    Backend,
-    asarray,
-    cast_floating,
-    dtype_name,
-    namespace,
-    resolve_backend,
-    resolve_dtype,
-)
-from ..checking import GradientCheckReport, check_network_gradient
-from ..errors import XpnetTypeError
-from ..gradient import default_step, numerical_gradient
-from ..layers import SoftmaxWithLoss
-from ._init import check_weight_init
-from ._multi_config import initial_arrays, multi_layer_spec, normalised_config
-from ._sequential import (
-    Stack,
-    batched_loss,
-    forward,
-    masks,
-    one_hot_target,
-    train_pass,
-)
-from ._state import Spec, load_state, save_state
+from .._validation import bounded_float, finite_float, one_of, positive_int
+from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
+from ..errors import XpnetTypeError, XpnetValueError
+from ..layers import ACTIVATIONS, NORMALIZATIONS, Affine, Dropout, Layer
+from ._network import check_dtype_name
+from ._sequential import Sequential
 
 __all__ = ["MultiLayerNet", "MultiLayerNetExtend"]
 
 
-class MultiLayerNet:
+class MultiLayerNet(Sequential):
     """``(Affine -> activation) x len(hidden_size_list) -> Affine -> softmax``, as in the book.
 
     Parameters
@@ -70,6 +50,7 @@ class MultiLayerNet:
     hidden_size_list : sequence of int
         The width of each hidden layer, e.g. ``[100, 100, 100]``.
     activation : {"relu", "sigmoid"}
+        Any name of :data:`xpnet.layers.ACTIVATIONS`.
     weight_init_std : float or {"relu", "he", "sigmoid", "xavier"}
         A number is the standard deviation of every layer's initial weights;
         "relu"/"he" give ``sqrt(2 / n_in)`` and "sigmoid"/"xavier"
@@ -101,9 +82,9 @@ class MultiLayerNet:
         dtype: Any = None,
         seed: int | None = None,
     ) -> None:
-        self._build(locals(), {})
+        self._start(locals(), {})
 
-    def _build(self, args: dict[str, Any], extend: dict[str, Any]) -> None:
+    def _start(self, args: dict[str, Any], extend: dict[str, Any]) -> None:
         b = resolve_backend(args["backend"], args["device"])
         hidden = args["hidden_size_list"]
         if not isinstance(hidden, list | tuple):
@@ -121,312 +102,89 @@ class MultiLayerNet:
             **extend,
             "dtype": dtype_name(resolve_dtype(b, args["dtype"]), xp=b.xp),
         }
-        self.weight_init_std = check_weight_init(args["weight_init_std"], config["dtype"], b)
-        self._configure(config, b)
-        self._initialise(args["seed"])
+        self._build(config, b, args["weight_init_std"], args["seed"])
 
-    def _configure(self, config: dict[str, Any], b: Backend) -> None:
-        """Take a checked `config` as this network's shape; make no arrays."""
-        self.config = normalised_config(config, type(self).__name__, extended=self.EXTENDED)
+    @classmethod
+    def _checked_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """`config` with checked values (ints, floats, flags) in a fixed key order."""
+        sizes = [positive_int(config.get(k), k) for k in ("input_size", "output_size")]
+        hidden = config.get("hidden_size_list")
+        if not isinstance(hidden, list | tuple) or not hidden:
+            raise XpnetValueError(
+                f"`hidden_size_list` must be a non-empty list of ints. Received: {hidden!r}."
+            )
+        decay = finite_float(config.get("weight_decay_lambda"), "weight_decay_lambda")
+        if decay < 0:
+            raise XpnetValueError(f"`weight_decay_lambda` must be >= 0. Received: {decay!r}.")
+        out = {
+            "class": cls.__name__,
+            "input_size": sizes[0],
+            "hidden_size_list": [positive_int(n, "hidden_size_list") for n in hidden],
+            "output_size": sizes[1],
+            "activation": one_of(config.get("activation"), "activation", tuple(ACTIVATIONS)),
+            "weight_decay_lambda": decay,
+        }
+        if cls.EXTENDED:
+            out.update(_extended_options(config))
+        out["dtype"] = check_dtype_name(config.get("dtype"))
+        return out
+
+    @classmethod
+    def _layers_of(cls, config: dict[str, Any]) -> tuple[list[Layer], tuple[int, ...]]:
+        """``Affine -> [normalisation] -> activation -> [Dropout]`` per hidden layer, then Affine."""
+        norm = _normalization(config)
+        layers: list[Layer] = []
+        for units in config["hidden_size_list"]:
+            layers.append(Affine(units=units))
+            if norm is not None:
+                layers.append(NORMALIZATIONS[norm]())
+            layers.append(ACTIVATIONS[config["activation"]]())
+            if config.get("use_dropout"):
+                layers.append(Dropout(config["dropout_ration"]))
+        layers.append(Affine(units=config["output_size"]))
+        return layers, (config["input_size"],)
+
+    def _describe(self) -> None:
         c = self.config
-        self.input_size, self.output_size = c["input_size"], c["output_size"]
         self.hidden_size_list = list(c["hidden_size_list"])
         self.hidden_layer_num = len(self.hidden_size_list)
         self.activation = c["activation"]
-        self.weight_decay_lambda = c["weight_decay_lambda"]
         self.use_batchnorm = c.get("use_batchnorm", False)
         self.use_dropout = c.get("use_dropout", False)
         self.dropout_ration = c.get("dropout_ration", 0.5)
-        self.backend = b
-        self.dtype = resolve_dtype(b, c["dtype"])
-        self.stack = Stack(
-            sizes=(self.input_size, *self.hidden_size_list, self.output_size),
-            activation=self.activation,
-            weight_decay_lambda=self.weight_decay_lambda,
-            use_batchnorm=self.use_batchnorm,
-            use_dropout=self.use_dropout,
-            dropout_ratio=self.dropout_ration,
-        )
-
-    def _initialise(self, seed: int | None) -> None:
-        """Weights from xpnet's host RNG; biases, gamma, beta and statistics as the book."""
-        self.params, self.buffers = initial_arrays(
-            self.stack.sizes, self.weight_init_std, seed,
-            batchnorm=self.use_batchnorm, dropout=self.use_dropout,
-            backend=self.backend, dtype=self.dtype,
-        )  # fmt: skip
-
-    def __repr__(self) -> str:
-        c = self.get_config()
-        shown = ", ".join(f"{k}={v!r}" for k, v in c.items() if k not in ("class", "dtype"))
-        return (
-            f"{c['class']}({shown}, backend={self.backend.name!r}, "
-            f"device={self.backend.device!r}, dtype={self.dtype!r})"
-        )
-
-    # -- the book's methods --------------------------------------------------------
-
-    def predict(self, x: Array, train_flg: bool = False) -> Array:
-        """Scores (N, output_size) of the last Affine layer (before softmax), as in the book.
-
-        ``train_flg=True`` runs in training mode, as a training step does: it
-        updates the running statistics and moves the dropout key on.
-        """
-        x = self._cast(x)
-        xp = self._check_xt(x, None)
-        out, _, buffers = forward(
-            xp, self.stack, self.params, self.buffers, self._flat(x), train=train_flg, advance=True
-        )
-        self.buffers = buffers
-        return out
-
-    def loss(self, x: Array, t: Array, train_flg: bool = False) -> Array:
-        """Cross-entropy of the softmax of :meth:`predict` plus the weight decay term (0-d)."""
-        x = self._cast(x)
-        xp = self._check_xt(x, t)
-        scores = self.predict(x, train_flg)
-        loss = SoftmaxWithLoss(xp=xp).forward(scores, t)
-        if self.weight_decay_lambda:
-            for i in range(1, self.hidden_layer_num + 2):
-                W = self.params[f"W{i}"]
-                loss = loss + 0.5 * self.weight_decay_lambda * xp.sum(W * W)
-        return loss
-
-    def accuracy(self, x: Array, t: Array) -> float:
-        """Fraction of samples whose top score is the label, in test mode, as a Python float."""
-        x = self._cast(x)
-        self._check_xt(x, t)
-        return int(self.correct(x, t, check_input=False)) / x.shape[0]
-
-    def correct(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        check_input: bool = True,
-    ) -> Array:
-        """How many samples' top score (in test mode) is the label: a 0-d integer array.
-
-        The count stays on the device; `params` and `buffers` as in
-        :meth:`loss_and_gradient` (training passes them to compiled evaluations).
-        """
-        if check_input:
-            x = self._cast(x)
-        xp = self._check_xt(x, t) if check_input else self.backend.xp
-        p = self.params if params is None else params
-        b = self.buffers if buffers is None else buffers
-        out = forward(xp, self.stack, p, b, self._flat(x), train=False)[0]
-        predicted = xp.argmax(out, axis=1)
-        labels = xp.argmax(t, axis=1) if t.ndim == 2 else t
-        return xp.count_nonzero(predicted == xp.astype(labels, predicted.dtype))
-
-    def gradient(self, x: Array, t: Array) -> Params:
-        """The gradient of the training-mode loss by backpropagation, as the book's ``gradient``.
-
-        Like one training step it updates :attr:`buffers` (running statistics,
-        the dropout key); :meth:`numerical_gradient` called next sees the same
-        dropout masks, so the two can be compared.
-        """
-        _, grads, self.buffers = self.loss_gradient_buffers(x, t)
-        return grads
-
-    # -- pure forms, for training -------------------------------------------------------
-
-    def loss_and_gradient(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        check_input: bool = True,
-    ) -> tuple[Array, Params]:
-        """The training-mode loss and gradients at the buffers as they are; nothing changes.
-
-        The dropout masks are those of the current key (the last training
-        pass's), as :meth:`numerical_gradient` uses them.
-        """
-        if check_input:
-            x = self._cast(x)
-            self._check_xt(x, t)
-        p = self.params if params is None else params
-        b = self.buffers if buffers is None else buffers
-        loss, grads, _ = train_pass(
-            self.backend.xp, self.stack, p, b, self._flat(x), t, advance=False
-        )
-        return loss, grads
-
-    def loss_gradient_buffers(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        check_input: bool = True,
-    ) -> tuple[Array, Params, dict[str, Array]]:
-        """One training pass, purely: the loss, the gradients and the buffers after it.
-
-        The dropout key moves on first and the masks come from the new key;
-        the running statistics move towards the batch's. Nothing is changed:
-        the training step carries the returned buffers to the next one.
-        """
-        if check_input:
-            x = self._cast(x)
-            self._check_xt(x, t)
-        p = self.params if params is None else params
-        b = self.buffers if buffers is None else buffers
-        return train_pass(self.backend.xp, self.stack, p, b, self._flat(x), t, advance=True)
-
-    def numerical_gradient(
-        self,
-        x: Array,
-        t: Array,
-        *,
-        params: Params | None = None,
-        buffers: dict[str, Array] | None = None,
-        h: float | None = None,
-    ) -> Params:
-        """The gradient of the training-mode loss by central differences, with the batched engine.
-
-        Every perturbed network of a chunk is evaluated in one call
-        (:func:`xpnet.numerical_gradient` with ``batched=True``), with the
-        dropout masks of the current key held fixed and BatchNormalization
-        on each perturbed network's own batch statistics.
-        """
-        x = self._cast(x)
-        xp = self._check_xt(x, t)
-        p = self.params if params is None else params
-        b = self.buffers if buffers is None else buffers
-        step = default_step(xp, self.dtype) if h is None else finite_float(h, "h")
-        flat = self._flat(x)
-        target = one_hot_target(xp, t, self.output_size, self.dtype)
-        fixed = masks(self.stack, b.get("dropout_key"), flat.shape[0], self.dtype)
-        grads = {}
-        for name in p:
-
-            def losses(points: Array, name: str = name) -> Array:
-                return batched_loss(xp, self.stack, {**p, name: points}, fixed, flat, target)
-
-            grads[name] = numerical_gradient(losses, p[name], h=step, batched=True)
-        return grads
-
-    def check_gradient(
-        self, x: Array, t: Array, *, mode: str = "full", **options: Any
-    ) -> GradientCheckReport:
-        """Check :meth:`loss_and_gradient` against finite differences; raise if they differ.
-
-        The training-mode loss is checked at the buffers as they are: the
-        dropout masks of the current key are held fixed on both sides, and
-        batch normalisation uses each perturbed network's batch statistics.
-
-        Parameters
-        ----------
-        x : array, shape (N, input_size) or (N, ...) flattening to it
-            A batch; a floating one of another dtype is cast to the network's.
-        t : array, shape (N,) labels or (N, output_size) one-hot targets
-        mode : {"full", "fast"}
-            ``"full"`` compares every parameter with :meth:`numerical_gradient`
-            (the batched engine); ``"fast"``, derivatives along random
-            directions over all parameters (2 loss evaluations each).
-        **options
-            ``order``, ``h``, ``rtol``, ``atol``, ``directions``, ``seed``: those of
-            :func:`xpnet.checking.check_network_gradient`.
-
-        Returns
-        -------
-        GradientCheckReport
-            One row per parameter (full mode), or one for all (fast mode).
-
-        Raises
-        ------
-        xpnet.errors.GradientCheckError
-            With the report (worst elements, both values) as its message.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> net = MultiLayerNet(4, [3], 2, dtype="float64", seed=0, backend="numpy")
-        >>> x = np.random.default_rng(0).random((5, 4))
-        >>> report = net.check_gradient(x, np.array([0, 1, 1, 0, 1]))
-        >>> report.passed, sorted(report.arrays)
-        (True, ['W1', 'W2', 'b1', 'b2'])
-        """
-        return check_network_gradient(self, self._cast(x), t, mode=mode, **options)
-
-    def _cast(self, x: Array) -> Array:
-        """A floating input of another dtype, cast to the network's (as Keras does)."""
-        return cast_floating(x, self.backend.xp, self.dtype)
-
-    def _flat(self, x: Array) -> Array:
-        return x if x.ndim == 2 else self.backend.xp.reshape(x, (x.shape[0], -1))
-
-    def _check_xt(self, x: Array, t: Array | None) -> Namespace:
-        first = self.params["W1"]
-        xp = namespace(x, first) if t is None else namespace(x, t, first)
-        check_xt(
-            xp, x, t, input_size=self.input_size, output_size=self.output_size, dtype=self.dtype
-        )
-        return xp
-
-    # -- state: one format for networks and checkpoints -----------------------------------
+        self.normalization = _normalization(c)
 
     def get_config(self) -> dict[str, Any]:
         """What rebuilds this network's shape (not its weights): class, sizes, options, dtype."""
         return dict(self.config, hidden_size_list=list(self.hidden_size_list))
 
-    @classmethod
-    def state_spec(cls, config: dict[str, Any]) -> Spec:
-        """The arrays a network with `config` saves: parameters, then buffers.
 
-        Checks `config` without allocating anything.
-        """
-        return multi_layer_spec(normalised_config(config, cls.__name__, extended=cls.EXTENDED))
+def _normalization(config: dict[str, Any]) -> str | None:
+    """The hidden layers' normalisation: "batch" for the book's flag, or another registered name."""
+    return config.get("normalization") or ("batch" if config.get("use_batchnorm") else None)
 
-    def state_arrays(self) -> Params:
-        """The arrays :meth:`save` writes: the parameters and the buffers."""
-        return {**self.params, **self.buffers}
 
-    def set_state_arrays(self, arrays: dict[str, Any]) -> None:
-        """Take host arrays (checked against :meth:`state_spec`) as parameters and buffers."""
-        spec = self.state_spec(self.get_config())
-        values = {
-            name: asarray(arrays[name], dtype=dtype, backend=self.backend)
-            for name, (_, dtype) in spec.items()
-        }
-        names = set(self.param_names())
-        self.params = {k: v for k, v in values.items() if k in names}
-        self.buffers = {k: v for k, v in values.items() if k not in names}
-
-    def param_names(self) -> list[str]:
-        """The parameters' names, in the book's order: W1, b1, …, then gamma1, beta1, …."""
-        names = [f"{p}{i}" for i in range(1, self.hidden_layer_num + 2) for p in ("W", "b")]
-        if self.use_batchnorm:
-            hidden = range(1, self.hidden_layer_num + 1)
-            names += [f"{p}{i}" for i in hidden for p in ("gamma", "beta")]
-        return names
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network (parameters and buffers) to one ``.npz`` file, atomically."""
-        save_state(path, self)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        backend: str | Backend | None = None,
-        device: Any = None,
-    ) -> Any:
-        """Read a network written by :meth:`save` (or a checkpoint's), checked first."""
-        state = load_state(path, cls)
-        net = cls.__new__(cls)
-        net._configure(state.meta["network"], resolve_backend(backend, device))
-        net.weight_init_std = 0.0
-        net.set_state_arrays(state.network)
-        return net
+def _extended_options(config: dict[str, Any]) -> dict[str, Any]:
+    """MultiLayerNetExtend's options, checked: the book's three and xpnet's `normalization`."""
+    out: dict[str, Any] = {}
+    for flag in ("use_dropout", "use_batchnorm"):
+        if not isinstance(config.get(flag), bool):
+            raise XpnetTypeError(f"`{flag}` must be True or False. Received: {config.get(flag)!r}.")
+        out[flag] = config[flag]
+    out["dropout_ration"] = bounded_float(config.get("dropout_ration"), "dropout_ration", 0.0, 1.0)
+    norm = config.get("normalization")
+    if norm is not None:
+        one_of(norm, "normalization", tuple(NORMALIZATIONS))
+        if config["use_batchnorm"] and norm != "batch":
+            raise XpnetValueError(
+                f"`use_batchnorm=True` asks for batch normalisation, `normalization={norm!r}` "
+                "for another: give one of them."
+            )
+        # Batch normalisation keeps the book's flag alone, as files of xpnet 0.2 have it.
+        out["use_batchnorm"] = norm == "batch"
+        if norm != "batch":
+            out["normalization"] = norm
+    return out
 
 
 class MultiLayerNetExtend(MultiLayerNet):
@@ -443,6 +201,9 @@ class MultiLayerNetExtend(MultiLayerNet):
     use_batchnorm : bool
         Adds ``gammaN`` (ones) and ``betaN`` (zeros) to the parameters, and
         ``running_meanN``, ``running_varN`` to :attr:`buffers`.
+    normalization : str, optional
+        xpnet's generalisation of `use_batchnorm`: the name of any layer of
+        :data:`xpnet.layers.NORMALIZATIONS` ("batch" is ``use_batchnorm=True``).
     """
 
     EXTENDED = True
@@ -459,6 +220,7 @@ class MultiLayerNetExtend(MultiLayerNet):
         dropout_ration: float = 0.5,
         use_batchnorm: bool = False,
         *,
+        normalization: str | None = None,
         backend: str | Backend | None = None,
         device: Any = None,
         dtype: Any = None,
@@ -468,5 +230,6 @@ class MultiLayerNetExtend(MultiLayerNet):
             "use_dropout": use_dropout,
             "dropout_ration": dropout_ration,
             "use_batchnorm": use_batchnorm,
+            "normalization": normalization,
         }
-        self._build(locals(), extend)
+        self._start(locals(), extend)

@@ -43,7 +43,8 @@ array([0., 1.])
 """
 
 from ._base import Optimizer, Spec
-from ._rules import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get
+from ._base import Ops
+from ._rules import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, from_config, get
 from .schedules import CosineDecay, FunctionSchedule, Schedule, StepDecay
 
 __all__ = [
@@ -55,10 +56,12 @@ __all__ = [
     "FunctionSchedule",
     "Momentum",
     "Nesterov",
+    "Ops",
     "Optimizer",
     "RMSprop",
     "Schedule",
     "Spec",
     "StepDecay",
+    "from_config",
     "get",
 ]

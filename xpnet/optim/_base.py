@@ -1,4 +1,12 @@
-"""The optimizer base class: the book's ``update`` written once over a pure ``apply``."""
+"""The optimizer base class: the book's ``update`` written once over a pure ``apply``.
+
+A rule is written once, as the book writes it (``v += ...``, ``param -= ...``),
+through :class:`Ops`: in a pure step (compiled, or on a library whose arrays
+are immutable) each statement makes a new array; in an eager step on a
+library that allows it (``Library.in_place``: NumPy, CuPy, PyTorch) it
+updates the array in place, as a hand-written loop does, and allocates
+nothing. Both give the same numbers, bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,55 @@ from .._validation import positive_float
 from ..backend import asarray, device, namespace
 from .schedules import Schedule, as_schedule
 
-__all__ = ["Optimizer", "Spec"]
+__all__ = ["IN_PLACE", "OPTIMIZERS", "PURE", "Ops", "Optimizer", "Spec"]
 
 #: Name -> (shape, dtype name) of arrays, as networks and optimizers describe their state.
 Spec = dict[str, tuple[tuple[int, ...], str]]
 #: The dtype of the step count: int32 exists on every backend (JAX without x64 too).
 STEP_DTYPE = "int32"
+
+
+class Ops:
+    """How a rule's statements update arrays: ``ops.add(a, b)`` is ``a += b`` or ``a + b``.
+
+    Each returns the updated array: in place (`a` itself, changed) for
+    :data:`IN_PLACE`, a new array for :data:`PURE`. A rule always uses the
+    returned array, so it reads the same either way.
+    """
+
+    def __init__(self, in_place: bool) -> None:
+        self.in_place = in_place
+
+    def add(self, a: Array, b: Any) -> Array:
+        """``a + b``."""
+        if self.in_place:
+            a += b
+            return a
+        return a + b
+
+    def sub(self, a: Array, b: Any) -> Array:
+        """``a - b``."""
+        if self.in_place:
+            a -= b
+            return a
+        return a - b
+
+    def mul(self, a: Array, b: Any) -> Array:
+        """``a * b``."""
+        if self.in_place:
+            a *= b
+            return a
+        return a * b
+
+
+#: New arrays at every statement: compiled steps, immutable libraries (JAX).
+PURE = Ops(in_place=False)
+#: Updates in place, for eager steps on libraries that allow it.
+IN_PLACE = Ops(in_place=True)
+
+#: Every optimizer by its lower-case name (``train(optimizer="adam")``, ``--optimizer``):
+#: a subclass with a ``name`` registers itself.
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
 
 
 class Optimizer:
@@ -24,7 +75,8 @@ class Optimizer:
     makes ``v.W1``, ``v.b1``, …, zeros like the parameters) and implements
     :meth:`rule`, the update of one parameter. The step count (``step``, an
     int32 array of shape (1,)) is kept when the rule needs it
-    (:attr:`counts_steps`, Adam) or the learning rate is a schedule.
+    (:attr:`counts_steps`, Adam) or the learning rate is a schedule. A
+    subclass with a :attr:`name` is listed in :data:`OPTIMIZERS`.
 
     Parameters
     ----------
@@ -36,6 +88,8 @@ class Optimizer:
         ``if``: reading it back would synchronise a GPU at every step).
     """
 
+    #: Its name in :data:`OPTIMIZERS` (lower case), or None for a base class.
+    name: str | None = None
     #: Names of the state arrays kept per parameter.
     slots: tuple[str, ...] = ()
     #: Whether the rule needs the step count even with a constant learning rate.
@@ -43,6 +97,11 @@ class Optimizer:
 
     lr: float | Schedule
     state: dict[str, Array] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            OPTIMIZERS[cls.name] = cls  # type: ignore[index]
 
     def __init__(self, lr: Any = 0.01) -> None:
         if isinstance(lr, Schedule) or (callable(lr) and not isinstance(lr, type)):
@@ -69,20 +128,23 @@ class Optimizer:
         return state
 
     def apply(
-        self, params: Params, grads: Params, state: dict[str, Array]
+        self, params: Params, grads: Params, state: dict[str, Array], *, in_place: bool = False
     ) -> tuple[Params, dict[str, Array]]:
-        """One step, purely: new parameters and new state; the inputs are not changed.
+        """One step: new parameters and new state. Nothing is read back to the host.
 
         Only parameters with a gradient in `grads` move; the others are
-        passed through. Nothing is read back to the host.
+        passed through. By default the inputs are not changed (a pure step);
+        ``in_place=True`` updates the parameter and state arrays themselves,
+        where their library allows it (see :class:`Ops`), and returns them.
         """
+        ops = IN_PLACE if in_place else PURE
         new_params, new_state = dict(params), dict(state)
         rates: dict[Any, Any] = {}
         for key, grad in grads.items():
             if grad.dtype not in rates:
                 rates[grad.dtype] = self.rate(state, grad)
             slots = {slot: state[f"{slot}.{key}"] for slot in self.slots}
-            new_params[key], slots = self.rule(params[key], grad, slots, rates[grad.dtype])
+            new_params[key], slots = self.rule(params[key], grad, slots, rates[grad.dtype], ops)
             new_state.update({f"{slot}.{key}": value for slot, value in slots.items()})
         if "step" in state:
             new_state["step"] = state["step"] + 1
@@ -101,9 +163,13 @@ class Optimizer:
         return xp.reshape(xp.astype(state["step"], like.dtype), ())
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
-        """The update of one parameter: its new value and new slot arrays."""
+        """The update of one parameter: its new value and new slot arrays.
+
+        Written as the book writes it, with `ops` for each statement that
+        updates an array (``ops.sub(param, lr * grad)`` is ``param -= lr * grad``).
+        """
         raise NotImplementedError
 
     # -- the book's interface -------------------------------------------------------

@@ -7,10 +7,21 @@ from typing import Any
 from .._typing import Array
 from .._validation import bounded_float, one_of, positive_float
 from ..backend import namespace
-from ..errors import XpnetTypeError
-from ._base import Optimizer
+from ..errors import XpnetTypeError, XpnetValueError
+from ._base import OPTIMIZERS, Ops, Optimizer
+from .schedules import CosineDecay, StepDecay
 
-__all__ = ["OPTIMIZERS", "SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSprop", "get"]
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "Momentum",
+    "Nesterov",
+    "RMSprop",
+    "from_config",
+    "get",
+]
 
 #: The book's guard against dividing by zero in AdaGrad, RMSprop and Adam.
 EPS = 1e-7
@@ -25,13 +36,15 @@ class SGD(Optimizer):
         The learning rate (see :class:`Optimizer`).
     """
 
+    name = "sgd"
+
     def __init__(self, lr: Any = 0.01) -> None:
         super().__init__(lr)
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
-        return param - lr * grad, slots
+        return ops.sub(param, lr * grad), slots
 
 
 class Momentum(SGD):
@@ -44,6 +57,7 @@ class Momentum(SGD):
         In [0, 1); 0 is plain SGD.
     """
 
+    name = "momentum"
     slots = ("v",)
 
     def __init__(self, lr: Any = 0.01, momentum: float = 0.9) -> None:
@@ -51,10 +65,10 @@ class Momentum(SGD):
         self.momentum = bounded_float(momentum, "momentum", 0.0, 1.0)
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
-        v = self.momentum * slots["v"] - lr * grad
-        return param + v, {"v": v}
+        v = ops.sub(ops.mul(slots["v"], self.momentum), lr * grad)
+        return ops.add(param, v), {"v": v}
 
     def settings(self) -> dict[str, Any]:
         return {"momentum": self.momentum}
@@ -67,25 +81,28 @@ class Nesterov(Momentum):
     ``W <- W + momentum**2 * v - (1 + momentum) * lr * dW``.
     """
 
+    name = "nesterov"
+
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
         m = self.momentum
-        v = m * slots["v"] - lr * grad
-        return param + m * m * v - (1 + m) * lr * grad, {"v": v}
+        v = ops.sub(ops.mul(slots["v"], m), lr * grad)
+        return ops.sub(ops.add(param, m * m * v), (1 + m) * lr * grad), {"v": v}
 
 
 class AdaGrad(SGD):
     """AdaGrad: ``h <- h + dW**2``, then ``W <- W - lr * dW / (sqrt(h) + 1e-7)``."""
 
+    name = "adagrad"
     slots = ("h",)
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
         xp = namespace(param)
-        h = slots["h"] + grad * grad
-        return param - lr * grad / (xp.sqrt(h) + EPS), {"h": h}
+        h = ops.add(slots["h"], grad * grad)
+        return ops.sub(param, lr * grad / (xp.sqrt(h) + EPS)), {"h": h}
 
 
 class RMSprop(SGD):
@@ -98,6 +115,7 @@ class RMSprop(SGD):
         How much of the running average each step keeps, in [0, 1).
     """
 
+    name = "rmsprop"
     slots = ("h",)
 
     def __init__(self, lr: Any = 0.01, decay_rate: float = 0.99) -> None:
@@ -105,11 +123,11 @@ class RMSprop(SGD):
         self.decay_rate = bounded_float(decay_rate, "decay_rate", 0.0, 1.0)
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
         xp = namespace(param)
-        h = self.decay_rate * slots["h"] + (1 - self.decay_rate) * grad * grad
-        return param - lr * grad / (xp.sqrt(h) + EPS), {"h": h}
+        h = ops.add(ops.mul(slots["h"], self.decay_rate), (1 - self.decay_rate) * grad * grad)
+        return ops.sub(param, lr * grad / (xp.sqrt(h) + EPS)), {"h": h}
 
     def settings(self) -> dict[str, Any]:
         return {"decay_rate": self.decay_rate}
@@ -130,6 +148,7 @@ class Adam(SGD):
         Decay rates of the first and second moment estimates, in (0, 1).
     """
 
+    name = "adam"
     slots = ("m", "v")
     counts_steps = True
 
@@ -144,26 +163,15 @@ class Adam(SGD):
         return super().rate(state, like) * xp.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
 
     def rule(
-        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
     ) -> tuple[Array, dict[str, Array]]:
         xp = namespace(param)
-        m = slots["m"] + (1 - self.beta1) * (grad - slots["m"])
-        v = slots["v"] + (1 - self.beta2) * (grad * grad - slots["v"])
-        return param - lr * m / (xp.sqrt(v) + EPS), {"m": m, "v": v}
+        m = ops.add(slots["m"], (1 - self.beta1) * (grad - slots["m"]))
+        v = ops.add(slots["v"], (1 - self.beta2) * (grad * grad - slots["v"]))
+        return ops.sub(param, lr * m / (xp.sqrt(v) + EPS)), {"m": m, "v": v}
 
     def settings(self) -> dict[str, Any]:
         return {"beta1": self.beta1, "beta2": self.beta2}
-
-
-#: Lower-case names (as ``train(optimizer=...)`` and ``xpnet train --optimizer`` take them).
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "adagrad": AdaGrad,
-    "rmsprop": RMSprop,
-    "adam": Adam,
-}
 
 
 def get(optimizer: Any, lr: Any = None) -> Optimizer:
@@ -192,3 +200,30 @@ def get(optimizer: Any, lr: Any = None) -> Optimizer:
         )
     cls = OPTIMIZERS[one_of(optimizer.lower(), "optimizer", tuple(OPTIMIZERS))]
     return cls() if lr is None else cls(positive_float(lr, "lr") if not callable(lr) else lr)
+
+
+#: Schedules that can be rebuilt from their settings (``get_config()``).
+SCHEDULES = {"StepDecay": StepDecay, "CosineDecay": CosineDecay}
+
+
+def from_config(config: Any) -> Optimizer:
+    """The optimizer that ``get_config()`` described (as checkpoints save it).
+
+    Examples
+    --------
+    >>> from_config(Adam(lr=0.01).get_config())
+    Adam(lr=0.01, beta1=0.9, beta2=0.999)
+    """
+    try:
+        settings = dict(config)
+        cls = OPTIMIZERS[settings.pop("class").lower()]
+        lr = settings.pop("lr")
+        if isinstance(lr, dict):
+            lr = dict(lr)
+            lr = SCHEDULES[lr.pop("class")](**lr)
+        return cls(lr, **settings)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise XpnetValueError(
+            f"Cannot rebuild the optimizer {config!r} ({type(exc).__name__}: {exc}); "
+            "give the optimizer itself."
+        ) from None

@@ -49,7 +49,7 @@ ALIASES = {"hidden": ("hidden_size", "hidden_size_list")}
 #: Keywords of train() and the network that the sweep fills in itself.
 MANAGED = frozenset(
     {"net", "train_data", "test_data", "validation", "verbose", "checkpoint", "resume",
-     "input_size", "output_size", "self"}
+     "overwrite", "callbacks", "input_size", "output_size", "self", "given"}
 )  # fmt: skip
 #: Settings of the data: which data (filled in by sweep), its size and its validation split.
 DATA_SETTINGS = ("data", "train_size", "validation")
@@ -66,6 +66,14 @@ def network_class(name: Any) -> type:
 
 
 def _parameters(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The keywords `func` takes, with their defaults; for ``train``, TrainConfig's fields."""
+    if func is train:
+        kind = inspect.Parameter.KEYWORD_ONLY
+        return {
+            name: inspect.Parameter(name, kind, default=default)
+            for name, default in TrainConfig.defaults().items()
+            if name not in MANAGED
+        }
     return {
         name: p
         for name, p in inspect.signature(func).parameters.items()
@@ -182,8 +190,8 @@ def resolve(
 
 def _core_train_defaults() -> dict[str, Any]:
     """iters, batch_size and lr with train()'s defaults: every run records them."""
-    params = inspect.signature(train).parameters
-    return {name: params[name].default for name in ("iters", "batch_size", "lr")}
+    defaults = TrainConfig.defaults()
+    return {name: defaults[name] for name in ("iters", "batch_size", "lr")}
 
 
 def _equal(value: Any, param: inspect.Parameter) -> bool:
@@ -197,7 +205,7 @@ def _equal(value: Any, param: inspect.Parameter) -> bool:
 
 def _check(settings: dict[str, Any]) -> None:
     """Check what can be checked before any run starts: training settings, backend, data."""
-    fields = TrainConfig.__dataclass_fields__
+    fields = TrainConfig.defaults()
     TrainConfig(**{k: v for k, v in settings.items() if k in fields and k != "verbose"})
     one_of(settings["backend"], "backend", BACKENDS)
     if settings.get("train_size") is not None:

@@ -23,28 +23,29 @@ import numpy as np
 from .._typing import Array
 from ..backend import asarray
 from ..errors import CheckpointError, XpnetError
-from ..nets._state import Spec, load_state, save_state
-from .history import History
-from .step import split_state
+from ..nets._state import Spec, load_state, read_meta, save_state
+from .history import History, history_from_arrays
 
 __all__ = [
+    "LEGACY_DEFAULTS",
     "Progress",
     "Restored",
-    "history_from_arrays",
-    "history_from_dict",
     "load_history",
     "read_checkpoint",
+    "read_training_meta",
     "write_checkpoint",
 ]
+
+#: What a checkpoint of an earlier version means by a setting it does not record.
+LEGACY_DEFAULTS: dict[str, Any] = {"weight_decay": 0.0, "validation": None, "validation_size": None}
 
 
 @dataclass
 class Progress:
-    """Where a run stands: the next iteration, what was measured, the step's carried state.
+    """Where a run stands: the next iteration, what was measured, the optimizer's state.
 
-    `opt_state` is the optimizer's state plus the network's buffers under
-    ``net.`` keys (see :func:`xpnet.training.step.init_state`); `stopped`
-    says a callback ended the run.
+    The network's own arrays (parameters and buffers) are the network's;
+    `stopped` says a callback ended the run.
     """
 
     iteration: int
@@ -71,7 +72,7 @@ def write_checkpoint(
     progress: Progress,
     callbacks: Sequence[Any] = (),
 ) -> None:
-    """Save the run at `path`, atomically (the network's buffers as `net` holds them)."""
+    """Save the run at `path`, atomically: the network's arrays, the optimizer's, the history."""
     history = progress.history
     training = {
         "settings": settings,
@@ -86,8 +87,7 @@ def write_checkpoint(
         ],
     }
     arrays = {f"history.{k}": v for k, v in history.to_arrays().items()}
-    opt_state, _ = split_state(progress.opt_state)
-    arrays.update({f"optim.{k}": v for k, v in opt_state.items()})
+    arrays.update({f"optim.{k}": v for k, v in progress.opt_state.items()})
     for i, callback in enumerate(callbacks):
         saved = _call(callback, "state_arrays", {})
         arrays.update({f"callbacks.{i}.{k}": v for k, v in saved.items()})
@@ -169,27 +169,16 @@ def read_checkpoint(
         extra.update({f"callbacks.{i}.{k}": v for k, v in spec.items()})
 
     def expected(meta: dict[str, Any]) -> Spec:
+        # What this run is, checked before any array: a different network or
+        # optimizer is one line, not a list of the arrays it would have had.
         spec = _history_spec(where, meta)  # checks the training metadata first
+        _check_same_run(where, meta, net, optimizer, settings)
         _check_callback_configs(where, meta["training"], callbacks)
         return {**spec, **extra}
 
     state = load_state(path, type(net), extra_spec=expected)
     training = state.meta["training"]
-    if state.meta["network"] != net.get_config():
-        raise CheckpointError(
-            f"{where}: the checkpoint is for {state.meta['network']}, "
-            f"not this network ({net.get_config()})."
-        )
     saved = training["settings"]
-    changed = [k for k in settings if saved.get(k) != settings[k]]
-    if changed:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings[k]!r}" for k in changed)
-        raise CheckpointError(f"{where}: cannot resume with different settings ({detail}).")
-    if training["optimizer"] != optimizer.get_config():
-        raise CheckpointError(
-            f"{where}: the checkpoint was trained with {training['optimizer']}, "
-            f"not {optimizer.get_config()}."
-        )
     if training["iteration"] > iters:
         raise CheckpointError(
             f"{where}: the run is already at iteration {training['iteration']}, past "
@@ -220,6 +209,38 @@ def read_checkpoint(
         for i in range(len(callbacks))
     ]
     return Restored(progress, state.network, saved, callback_arrays)
+
+
+def _check_same_run(
+    where: str, meta: dict[str, Any], net: Any, optimizer: Any, settings: dict[str, Any]
+) -> None:
+    """One line naming what differs between the checkpoint's run and this one."""
+    if meta["network"] != net.get_config():
+        theirs, ours = meta["network"], net.get_config()
+        diff = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+        detail = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours.get(k)!r}" for k in diff)
+        raise CheckpointError(f"{where}: the checkpoint holds another network ({detail}).")
+    training = meta["training"]
+    if training["optimizer"] != optimizer.get_config():
+        raise CheckpointError(
+            f"{where}: the checkpoint was trained with {training['optimizer']}, "
+            f"not {optimizer.get_config()}."
+        )
+    saved = training["settings"]
+    changed = [k for k in settings if saved.get(k, LEGACY_DEFAULTS.get(k)) != settings[k]]
+    if changed:
+        detail = ", ".join(
+            f"{k}: {saved.get(k, LEGACY_DEFAULTS.get(k))!r} -> {settings[k]!r}" for k in changed
+        )
+        raise CheckpointError(f"{where}: cannot resume with different settings ({detail}).")
+
+
+def read_training_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A checkpoint's training metadata (settings, optimizer…), read and checked, no arrays."""
+    where = os.fspath(path)
+    meta = read_meta(path)
+    _history_spec(where, meta)  # checks the training metadata
+    return meta["training"]
 
 
 def _call(callback: Any, method: str, default: Any, *args: Any) -> Any:
@@ -257,101 +278,8 @@ def _checked_history(where: str, extra: dict[str, np.ndarray], training: dict[st
     )
 
 
-def history_from_arrays(
-    where: str,
-    arrays: dict[str, np.ndarray],
-    *,
-    iteration: int | None = None,
-    seconds: float = 0.0,
-    error: type[XpnetError] = CheckpointError,
-) -> History:
-    """A :class:`History` from its arrays, refused unless it is one a run could have made.
-
-    One loss per iteration (`iteration`, or as many as there are), all
-    finite; one train accuracy per evaluation and as many test accuracies or
-    none, all in [0, 1]; evaluations at increasing iterations, the first
-    after iteration 0 once any iteration ran.
-
-    Raises
-    ------
-    `error` (CheckpointError by default)
-        "`where`: damaged history (what is wrong)."
-    """
-    loss, evals = arrays["train_loss"], arrays["eval_iters"]
-    train_acc, test_acc = arrays["train_acc"], arrays["test_acc"]
-    val_acc = arrays.get("val_acc", np.zeros(0))
-    n = len(loss) if iteration is None else iteration
-    accs = np.concatenate([train_acc, test_acc, val_acc])
-    problems = {
-        f"{len(loss)} losses for {n} iterations": loss.shape != (n,),
-        "a loss that is NaN or infinite": not np.all(np.isfinite(loss)),
-        f"{len(train_acc)} train accuracies for {len(evals)} evaluations": (
-            train_acc.shape != evals.shape
-        ),
-        f"{len(test_acc)} test accuracies for {len(evals)} evaluations": (
-            test_acc.shape != (0,) and test_acc.shape != evals.shape
-        ),
-        f"{len(val_acc)} validation accuracies for {len(evals)} evaluations": (
-            val_acc.shape != (0,) and val_acc.shape != evals.shape
-        ),
-        "an accuracy outside [0, 1]": not np.all((accs >= 0) & (accs <= 1)),
-        "evaluations not at increasing iterations of the run": not (
-            np.all(np.diff(evals) > 0) and np.all((evals >= 0) & (evals < max(n, 1)))
-        ),
-        "no evaluation after iteration 0": n > 0 and (len(evals) == 0 or evals[0] != 0),
-        f"a training time of {seconds!r} seconds": not (math.isfinite(seconds) and seconds >= 0),
-    }
-    found = [what for what, bad in problems.items() if bad]
-    if found:
-        raise error(f"{where}: damaged history ({found[0]}).")
-    return History.from_arrays(arrays, seconds=seconds)
-
-
-def history_from_dict(
-    where: str, data: Any, *, error: type[XpnetError] = CheckpointError
-) -> History:
-    """The inverse of ``History.to_dict()`` for data read from JSON, checked like a checkpoint's.
-
-    Raises `error` naming `where` and the key when `data` is not such a dict:
-    a list, null or a string instead, a missing key, a value that is not a
-    list of finite numbers (JSON's ``1e400`` reads as infinity), lists whose
-    lengths disagree.
-    """
-    keys = ("train_loss", "eval_iters", "train_acc", "test_acc")
-    if not isinstance(data, dict):
-        raise error(
-            f"{where}: `history` must be an object with keys {', '.join(keys)}. "
-            f"Received: {type(data).__name__}."
-        )
-    arrays = {}
-    for key in keys + ("val_acc",) * ("val_acc" in data):  # older summaries have no val_acc
-        value = data.get(key)
-        if not (
-            isinstance(value, list)
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        ):
-            raise error(f"{where}: `history.{key}` must be a list of numbers.")
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except OverflowError:  # an integer beyond float64
-            array = np.full(len(value), np.inf)
-        if key == "eval_iters":
-            if not np.all(np.isfinite(array) & (array == np.round(array))):
-                raise error(f"{where}: `history.eval_iters` must be a list of integers.")
-            array = array.astype(np.int64)
-        arrays[key] = array
-    seconds = data.get("seconds", 0.0)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise error(f"{where}: `history.seconds` must be a number.")
-    try:
-        seconds = float(seconds)
-    except OverflowError:
-        seconds = math.inf
-    return history_from_arrays(where, arrays, seconds=seconds, error=error)
-
-
 def load_history(path: str | os.PathLike[str]) -> History:
     """The :class:`History` stored in a checkpoint written by :func:`xpnet.train`."""
     where = os.fspath(path)
-    state = load_state(path, None, extra_spec=lambda meta: _history_spec(where, meta))
+    state = load_state(path, None, extra_spec=lambda meta: _history_spec(where, meta), only=True)
     return _checked_history(where, state.extra, state.meta["training"])

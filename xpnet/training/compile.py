@@ -1,18 +1,23 @@
 """How a run's iterations execute: eagerly, or traced once by the backend's compiler.
 
-Both ways start from the same pure step (:mod:`xpnet.training.step`) and the
-same network methods; a compiler only wraps them. The unit of work is the
-*body* of an iteration, ``body(params, opt_state, x, t, index) -> (params,
-opt_state, loss)``: gather the mini-batch of row indices `index` from the
+Both ways start from the same pure step (:mod:`xpnet.training.step`); a
+compiler only wraps it. The unit of work is the *body* of an iteration,
+``body(state, x, t, index) -> (state, loss)`` with ``state = (params,
+buffers, opt_state)``: gather the mini-batch of row indices `index` from the
 whole training set, then take one step. Its shapes never change within a run
 (the batch size is fixed), so it compiles once.
 
-* Eagerly, the training loop calls the body once per iteration.
+* Eagerly, the training loop calls the body once per iteration; where the
+  library allows it, the optimizer updates the arrays in place.
 * With a compiler that compiles a loop (JAX), one call runs a whole chunk of
   iterations on the device, from a chunk of indices drawn by xpnet's host
   sampler; the run is the same run as on NumPy.
 * With a compiler that compiles the step (PyTorch), the loop calls the
   compiled body once per iteration.
+
+Compiled functions are kept, keyed by what they compute (the network's and
+the optimizer's settings, the device), so a second run of the same shape
+does not compile again.
 
 Evaluations (:meth:`Engine.accuracy`) skip the input checks, which the data
 passed once before training, and are compiled too where a compiler is used.
@@ -26,25 +31,24 @@ True
 
 from __future__ import annotations
 
+import json
 import time
+from collections import OrderedDict
 from typing import Any
 
-from .._typing import Array, Params, Trainable
+from .._typing import Array, Trainable
 from ..backend import Backend, compiler_backends, native
 from ..errors import XpnetValueError
-from .step import buffers_of, make_step
+from ..optim import FunctionSchedule
+from .step import make_step
 
-__all__ = ["COMPILE_CHOICES", "Engine", "check_compile", "choose_compiler"]
+__all__ = ["Engine", "State", "choose_compiler"]
 
-#: What ``train(compile=...)`` accepts.
-COMPILE_CHOICES = ("auto", True, False)
-
-
-def check_compile(choice: Any) -> str | bool:
-    """`choice` if it is one of :data:`COMPILE_CHOICES` (1 is not True), else an error."""
-    if isinstance(choice, bool) or (isinstance(choice, str) and choice == "auto"):
-        return choice
-    raise XpnetValueError(f"`compile` must be 'auto', True or False. Received: {choice!r}.")
+#: What the body carries from one iteration to the next: (params, buffers, opt_state).
+State = tuple[dict[str, Array], dict[str, Array], dict[str, Array]]
+#: Compiled functions kept for later runs of the same shape.
+CACHE_SIZE = 16
+_compiled: OrderedDict[Any, Any] = OrderedDict()
 
 
 def choose_compiler(
@@ -86,12 +90,38 @@ def _why_not(compiler: Any, backend: Backend, grad: str, optimizer: Any) -> str 
     return None
 
 
+def _structure(net: Trainable, optimizer: Any, weight_decay: float) -> Any:
+    """What a compiled step computes, as a key; None where that cannot be told (a custom lr)."""
+    if isinstance(getattr(optimizer, "lr", None), FunctionSchedule):  # its config names no function
+        return None
+    try:
+        described = json.dumps(
+            [type(net).__name__, net.get_config(), optimizer.get_config(), weight_decay],
+            sort_keys=True,
+        )
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return (net.backend.name, str(net.backend.device), described)
+
+
+def _cached(key: Any, make: Any) -> Any:
+    """``make()``, kept under `key` (None: not kept) for later runs."""
+    if key is None:
+        return make()
+    if key not in _compiled:
+        _compiled[key] = make()
+        while len(_compiled) > CACHE_SIZE:
+            _compiled.popitem(last=False)
+    _compiled.move_to_end(key)
+    return _compiled[key]
+
+
 class Engine:
     """The body of an iteration and the accuracy of a network, eager or compiled.
 
     Parameters
     ----------
-    net, optimizer, grad
+    net, optimizer, grad, weight_decay
         What :func:`xpnet.training.step.make_step` builds the step from.
     compiler : Compiler or None
         From :func:`choose_compiler`; None runs eagerly.
@@ -107,37 +137,38 @@ class Engine:
     def __init__(
         self, net: Trainable, optimizer: Any, grad: str, compiler: Any, weight_decay: float = 0.0
     ) -> None:
-        self.compiler, self.device, self.net = compiler, net.backend.device, net
+        self.compiler, self.device = compiler, net.backend.device
+        in_place = compiler is None and net.backend.library.in_place
+        step = make_step(net, optimizer, grad, weight_decay=weight_decay, in_place=in_place)
         xp = net.backend.xp
-        step = make_step(net, optimizer, grad, weight_decay=weight_decay)
         take = native(xp, "take") or (lambda a, i, axis: xp.take(a, i, axis=axis))
 
-        def body(
-            params: Params, opt_state: dict[str, Array], x: Array, t: Array, index: Array
-        ) -> tuple[Params, dict[str, Array], Array]:
+        def body(state: State, x: Array, t: Array, index: Array) -> tuple[State, Array]:
             x_batch, t_batch = take(x, index, 0), take(t, index, 0)  # indices are >= 0
-            return step(params, opt_state, x_batch, t_batch)
+            params, buffers, opt_state, loss = step(*state, x_batch, t_batch)
+            return (params, buffers, opt_state), loss
 
-        # A network's buffers (BatchNormalization's running statistics) are an
-        # argument, not a closure: a compiled function would keep their first values.
-        buffered = bool(buffers_of(net))
-
-        def correct(params: Params, buffers: dict[str, Array], x: Array, t: Array) -> Array:
-            extra = {"buffers": buffers} if buffered else {}
-            return net.correct(x, t, params=params, check_input=False, **extra)
+        # Buffers (batch normalisation's statistics) are an argument, not a
+        # closure: a compiled function would keep their first values.
+        def correct(params: Any, buffers: Any, x: Array, t: Array) -> Array:
+            return net.correct(x, t, params=params, buffers=buffers, check_input=False)
 
         self.loop: Any = None
         self.step: Any = body
         self._correct: Any = correct
         #: Seconds spent in first calls (per shape), which is when compilers compile.
         self.compile_seconds = 0.0
-        if compiler is not None:
-            if compiler.function is not None:
-                self._correct = self._timed(compiler.function(correct, self.device), shape_of=3)
-            if compiler.loop is not None:
-                self.loop = self._timed(compiler.loop(body, self.device))
-            else:
-                self.step = self._timed(compiler.step(body, self.device))
+        if compiler is None:
+            return
+        key = _structure(net, optimizer, weight_decay)
+        named = (lambda *what: None) if key is None else (lambda *what: (*key, grad, *what))
+        if compiler.function is not None:
+            fn = _cached(named("correct"), lambda: compiler.function(correct, self.device))
+            self._correct = self._timed(fn, shape_of=2)
+        if compiler.loop is not None:
+            self.loop = self._timed(_cached(named("loop"), lambda: compiler.loop(body, self.device)))
+        else:
+            self.step = self._timed(_cached(named("step"), lambda: compiler.step(body, self.device)))
 
     def _timed(self, fn: Any, shape_of: int | None = None) -> Any:
         """`fn`, adding the duration of its first call for each shape of argument `shape_of`."""
@@ -160,10 +191,10 @@ class Engine:
         """The compiler's name ("jax.jit"…), None when eager."""
         return None if self.compiler is None else self.compiler.name
 
-    def own(self, tree: dict[str, Array]) -> dict[str, Array]:
-        """Arrays a compiled call returned, safe to keep (see ``Compiler.own``)."""
-        return tree if self.compiler is None else self.compiler.own(tree, self.device)
+    def own(self, state: State) -> State:
+        """A state a compiled call returned, safe to keep (see ``Compiler.own``)."""
+        return state if self.compiler is None else self.compiler.own(state, self.device)
 
-    def accuracy(self, params: Params, x: Array, t: Array) -> float:
+    def accuracy(self, params: Any, buffers: Any, x: Array, t: Array) -> float:
         """The fraction of (x, t) classified correctly, without checking the data again."""
-        return int(self._correct(params, buffers_of(self.net), x, t)) / x.shape[0]
+        return int(self._correct(params, buffers, x, t)) / x.shape[0]

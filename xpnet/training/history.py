@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["History"]
+from ..errors import CheckpointError, XpnetError
+
+__all__ = ["History", "history_from_arrays", "history_from_dict"]
 
 
 @dataclass(repr=False)
@@ -123,3 +126,96 @@ class History:
             val_acc=arrays["val_acc"].tolist() if "val_acc" in arrays else [],
             seconds=seconds,
         )
+
+
+def history_from_arrays(
+    where: str,
+    arrays: dict[str, np.ndarray],
+    *,
+    iteration: int | None = None,
+    seconds: float = 0.0,
+    error: type[XpnetError] = CheckpointError,
+) -> History:
+    """A :class:`History` from its arrays, refused unless it is one a run could have made.
+
+    One loss per iteration (`iteration`, or as many as there are), all
+    finite; one train accuracy per evaluation and as many test accuracies or
+    none, all in [0, 1]; evaluations at increasing iterations, the first
+    after iteration 0 once any iteration ran.
+
+    Raises
+    ------
+    `error` (CheckpointError by default)
+        "`where`: damaged history (what is wrong)."
+    """
+    loss, evals = arrays["train_loss"], arrays["eval_iters"]
+    train_acc, test_acc = arrays["train_acc"], arrays["test_acc"]
+    val_acc = arrays.get("val_acc", np.zeros(0))
+    n = len(loss) if iteration is None else iteration
+    accs = np.concatenate([train_acc, test_acc, val_acc])
+    problems = {
+        f"{len(loss)} losses for {n} iterations": loss.shape != (n,),
+        "a loss that is NaN or infinite": not np.all(np.isfinite(loss)),
+        f"{len(train_acc)} train accuracies for {len(evals)} evaluations": (
+            train_acc.shape != evals.shape
+        ),
+        f"{len(test_acc)} test accuracies for {len(evals)} evaluations": (
+            test_acc.shape != (0,) and test_acc.shape != evals.shape
+        ),
+        f"{len(val_acc)} validation accuracies for {len(evals)} evaluations": (
+            val_acc.shape != (0,) and val_acc.shape != evals.shape
+        ),
+        "an accuracy outside [0, 1]": not np.all((accs >= 0) & (accs <= 1)),
+        "evaluations not at increasing iterations of the run": not (
+            np.all(np.diff(evals) > 0) and np.all((evals >= 0) & (evals < max(n, 1)))
+        ),
+        "no evaluation after iteration 0": n > 0 and (len(evals) == 0 or evals[0] != 0),
+        f"a training time of {seconds!r} seconds": not (math.isfinite(seconds) and seconds >= 0),
+    }
+    found = [what for what, bad in problems.items() if bad]
+    if found:
+        raise error(f"{where}: damaged history ({found[0]}).")
+    return History.from_arrays(arrays, seconds=seconds)
+
+
+def history_from_dict(
+    where: str, data: Any, *, error: type[XpnetError] = CheckpointError
+) -> History:
+    """The inverse of ``History.to_dict()`` for data read from JSON, checked like a checkpoint's.
+
+    Raises `error` naming `where` and the key when `data` is not such a dict:
+    a list, null or a string instead, a missing key, a value that is not a
+    list of finite numbers (JSON's ``1e400`` reads as infinity), lists whose
+    lengths disagree.
+    """
+    keys = ("train_loss", "eval_iters", "train_acc", "test_acc")
+    if not isinstance(data, dict):
+        raise error(
+            f"{where}: `history` must be an object with keys {', '.join(keys)}. "
+            f"Received: {type(data).__name__}."
+        )
+    arrays = {}
+    for key in keys + ("val_acc",) * ("val_acc" in data):  # older summaries have no val_acc
+        value = data.get(key)
+        if not (
+            isinstance(value, list)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        ):
+            raise error(f"{where}: `history.{key}` must be a list of numbers.")
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except OverflowError:  # an integer beyond float64
+            array = np.full(len(value), np.inf)
+        if key == "eval_iters":
+            if not np.all(np.isfinite(array) & (array == np.round(array))):
+                raise error(f"{where}: `history.eval_iters` must be a list of integers.")
+            array = array.astype(np.int64)
+        arrays[key] = array
+    seconds = data.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise error(f"{where}: `history.seconds` must be a number.")
+    try:
+        seconds = float(seconds)
+    except OverflowError:
+        seconds = math.inf
+    return history_from_arrays(where, arrays, seconds=seconds, error=error)

@@ -19,17 +19,16 @@ __all__ = ["CHAPTER_SGD_LR", "resolve_callbacks", "resolve_optimizer", "split_va
 CHAPTER_SGD_LR = 0.1
 
 
-def resolve_optimizer(optimizer: Any, config: TrainConfig, lr: Any = None) -> Any:
-    """An optimizer with the pure interface, from None, a name or an object.
+def resolve_optimizer(config: TrainConfig) -> Any:
+    """An optimizer with the pure interface, from ``config.optimizer`` and ``config.lr``.
 
-    None and ``"sgd"`` without a rate give the chapter's ``SGD(0.1)``; another
-    name gives that optimizer with ``config.lr`` (or `lr` when it is a
-    schedule) or the book's default rate. An object is used as it is (the
-    rate does not apply to it); one with only the book's
-    ``update(params, grads)`` is wrapped.
+    ``"sgd"`` without a rate gives the chapter's ``SGD(0.1)``; another name
+    gives that optimizer with ``config.lr`` or the book's default rate. An
+    object is used as it is (the rate does not apply to it); one with only
+    the book's ``update(params, grads)`` is wrapped.
     """
-    rate = lr if callable(lr) else config.lr
-    if optimizer is None or (isinstance(optimizer, str) and optimizer.lower() == "sgd"):
+    optimizer, rate = config.optimizer, config.lr
+    if optimizer == "sgd":
         return SGD(CHAPTER_SGD_LR if rate is None else rate)
     if isinstance(optimizer, str):
         return get_optimizer(optimizer, rate)
@@ -40,21 +39,21 @@ def resolve_optimizer(optimizer: Any, config: TrainConfig, lr: Any = None) -> An
 
 def split_validation(
     validation: Any,
-    fraction: float | None,
     train_data: tuple[Array, Array],
     check: Callable[[Any, str], tuple[Array, Array]],
 ) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
     """(training data, validation data) from ``train(validation=...)``.
 
-    A `fraction` (checked by :class:`TrainConfig`) holds out the last
+    A fraction (checked by :class:`TrainConfig`) holds out the last
     ``round(fraction * N)`` samples (at least one, leaving at least one), as
     Keras' ``validation_split``; an (x, t) pair is checked with `check` and
     used as it is.
     """
     if isinstance(validation, tuple | list):
         return train_data, check(validation, "validation")
-    if fraction is None:
+    if validation is None:
         return train_data, None
+    fraction = validation
     x, t = train_data
     n = x.shape[0]
     if n < 2:

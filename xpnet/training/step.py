@@ -1,41 +1,43 @@
 """The training step as one pure function of arrays.
 
-``step(params, opt_state, x_batch, t_batch) -> (params, opt_state, loss)`` is
-built from the network's ``loss_and_gradient`` and the optimizer's ``apply``:
-the same layers and functions as everything else, no second copy of the
-maths. Eager training calls it; a compiler can trace it.
+``step(params, buffers, opt_state, x_batch, t_batch) -> (params, buffers,
+opt_state, loss)``, built from the network's ``loss_gradient_buffers`` and
+the optimizer's ``apply``: the same layers and functions as everything
+else, no second copy of the maths, and no question of which network it is
+(a network without buffers passes an empty dict through). Eager training
+calls it; a compiler traces it.
 
-Networks with buffers (:class:`~xpnet.nets.MultiLayerNetExtend`'s
-BatchNormalization running statistics and dropout key) keep the same
-signature: `opt_state` is then everything the step carries besides the
-parameters, the optimizer's state plus the buffers under ``net.<name>``
-keys (:func:`init_state`, :func:`split_state`). The step passes them through
-the network's pure ``loss_gradient_buffers`` and returns the new ones, so it
-stays one pure function of arrays that a compiler can trace unchanged.
+Eagerly, on a library whose registry record allows it (``in_place``), the
+optimizer updates the parameters and its state in place, as a hand-written
+loop does; compiled steps are always pure.
+
+Examples
+--------
+>>> import numpy as np
+>>> from xpnet import SGD, TwoLayerNet
+>>> net = TwoLayerNet(4, 3, 2, seed=0, backend="numpy")
+>>> step = make_step(net, SGD(lr=0.1))
+>>> x, t = np.ones((5, 4), dtype=np.float32), np.array([0, 1, 0, 1, 0])
+>>> params, buffers, state, loss = step(net.params, net.buffers, {}, x, t)
+>>> sorted(params), buffers, round(float(loss), 4)
+(['W1', 'W2', 'b1', 'b2'], {}, 0.6913)
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Params
-from ..backend import namespace
+from ..errors import XpnetTypeError
 
-__all__ = [
-    "BUFFER_PREFIX",
-    "Step",
-    "as_optimizer",
-    "buffers_of",
-    "init_state",
-    "make_step",
-    "split_state",
+__all__ = ["Step", "as_optimizer", "make_step"]
+
+Step = Callable[
+    [Params, dict[str, Array], dict[str, Array], Array, Array],
+    tuple[Params, dict[str, Array], dict[str, Array], Array],
 ]
-
-#: Prefix of the network's buffers among the step's carried state.
-BUFFER_PREFIX = "net."
-
-Step = Callable[[Params, dict[str, Array], Array, Array], tuple[Params, dict[str, Array], Array]]
 
 
 class _BookOptimizer:
@@ -77,102 +79,62 @@ def as_optimizer(optimizer: Any) -> Any:
     if hasattr(optimizer, "apply") and hasattr(optimizer, "init"):
         return optimizer
     if not callable(getattr(optimizer, "update", None)):
-        from ..errors import XpnetTypeError
-
         raise XpnetTypeError(
-            "`optimizer` must have update(params, grads) (the book's interface) or "
-            f"init(params) and apply(params, grads, state). Received: {optimizer!r}."
+            "`optimizer` must be a name, an xpnet.optim.Optimizer, or an object with the "
+            f"book's update(params, grads) method. Received: {optimizer!r}."
         )
     return _BookOptimizer(optimizer)
 
 
-def buffers_of(net: Any) -> dict[str, Array]:
-    """The network's buffers (non-trainable arrays), or an empty dict for one without."""
-    return dict(getattr(net, "buffers", None) or {})
-
-
-def init_state(net: Any, optimizer: Any) -> dict[str, Array]:
-    """The step's carried state before the first step: the optimizer's, plus the net's buffers."""
-    state = dict(optimizer.init(net.params))
-    state.update({BUFFER_PREFIX + k: v for k, v in buffers_of(net).items()})
-    return state
-
-
-def split_state(state: dict[str, Array]) -> tuple[dict[str, Array], dict[str, Array]]:
-    """The step's carried state as (optimizer state, network buffers)."""
-    opt_state, buffers = {}, {}
-    for key, value in state.items():
-        if key.startswith(BUFFER_PREFIX):
-            buffers[key[len(BUFFER_PREFIX) :]] = value
-        else:
-            opt_state[key] = value
-    return opt_state, buffers
-
-
-def _weight_decay(params: Params, loss: Array, grads: Params, decay: float) -> tuple[Array, Params]:
-    """L2 on the weight matrices (2-D and more): ``+ decay/2 * sum(W**2)``, ``dW + decay * W``."""
-    grads = dict(grads)
-    for key, value in params.items():
-        if value.ndim >= 2 and key in grads:
-            xp = namespace(value)
-            loss = loss + 0.5 * decay * xp.sum(value * value)
-            grads[key] = grads[key] + decay * value
-    return loss, grads
+def _takes_in_place(optimizer: Any) -> bool:
+    try:
+        return "in_place" in inspect.signature(optimizer.apply).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def make_step(
-    net: Any, optimizer: Any, grad: str = "backprop", *, weight_decay: float = 0.0
+    net: Any,
+    optimizer: Any,
+    grad: str = "backprop",
+    *,
+    weight_decay: float = 0.0,
+    in_place: bool = False,
 ) -> Step:
-    """The pure training step of `net` with `optimizer`.
+    """The training step of `net` with `optimizer`.
 
-    With ``grad="numerical"`` the gradient comes from the network's
-    ``numerical_gradient`` at its current parameters, so the caller keeps
-    ``net.params`` equal to `params` (as :func:`xpnet.train` does); networks
-    that accept ``params=`` and ``buffers=`` (MultiLayerNet) get them passed.
-    `weight_decay` adds L2 regularisation of every parameter with two or
-    more dimensions (the weight matrices) to the loss and its gradient.
+    Parameters
+    ----------
+    net : Trainable
+        Its ``loss_gradient_buffers`` computes the loss, the gradients and the
+        buffers after the pass.
+    optimizer
+        Its ``apply(params, grads, state)`` makes the update.
+    grad : {"backprop", "numerical"}
+        With "numerical" the gradient comes from the network's
+        ``numerical_gradient`` at the same parameters and with the same dropout
+        masks (the chapter's way; never compiled).
+    weight_decay : float
+        L2 decay added to the network's own for this run.
+    in_place : bool
+        Let the optimizer update arrays in place (eager steps on libraries
+        that allow it); the step is then no longer pure.
     """
-    if buffers_of(net):
-        return _buffered_step(net, optimizer, grad, weight_decay)
 
-    def backprop_step(
-        params: Params, opt_state: dict[str, Array], x: Array, t: Array
-    ) -> tuple[Params, dict[str, Array], Array]:
-        loss, grads = net.loss_and_gradient(x, t, params=params, check_input=False)
-        if weight_decay:
-            loss, grads = _weight_decay(params, loss, grads, weight_decay)
-        params, opt_state = optimizer.apply(params, grads, opt_state)
-        return params, opt_state, loss
-
-    def numerical_step(
-        params: Params, opt_state: dict[str, Array], x: Array, t: Array
-    ) -> tuple[Params, dict[str, Array], Array]:
-        loss = net.loss_and_gradient(x, t, params=params, check_input=False)[0]
-        grads = net.numerical_gradient(x, t)
-        if weight_decay:
-            loss, grads = _weight_decay(params, loss, grads, weight_decay)
-        params, opt_state = optimizer.apply(params, grads, opt_state)
-        return params, opt_state, loss
-
-    return numerical_step if grad == "numerical" else backprop_step
-
-
-def _buffered_step(net: Any, optimizer: Any, grad: str, weight_decay: float) -> Step:
-    """The step of a network with buffers: they travel in `opt_state` under ``net.`` keys."""
+    # Only an optimizer whose apply takes `in_place` is asked to (a subclass may not).
+    options = {"in_place": True} if in_place and _takes_in_place(optimizer) else {}
 
     def step(
-        params: Params, state: dict[str, Array], x: Array, t: Array
-    ) -> tuple[Params, dict[str, Array], Array]:
-        opt_state, buffers = split_state(state)
-        loss, grads, new_buffers = net.loss_gradient_buffers(
-            x, t, params=params, buffers=buffers, check_input=False
+        params: Params, buffers: dict[str, Array], opt_state: dict[str, Array], x: Array, t: Array
+    ) -> tuple[Params, dict[str, Array], dict[str, Array], Array]:
+        loss, grads, buffers = net.loss_gradient_buffers(
+            x, t, params=params, buffers=buffers, check_input=False, weight_decay=weight_decay
         )
-        if grad == "numerical":  # the same dropout masks as the pass above
-            grads = net.numerical_gradient(x, t, params=params, buffers=new_buffers)
-        if weight_decay:
-            loss, grads = _weight_decay(params, loss, grads, weight_decay)
-        params, opt_state = optimizer.apply(params, grads, opt_state)
-        carried = {**opt_state, **{BUFFER_PREFIX + k: v for k, v in new_buffers.items()}}
-        return params, carried, loss
+        if grad == "numerical":  # at the same dropout masks as the pass above
+            grads = net.numerical_gradient(
+                x, t, params=params, buffers=buffers, weight_decay=weight_decay
+            )
+        params, opt_state = optimizer.apply(params, grads, opt_state, **options)
+        return params, buffers, opt_state, loss
 
     return step

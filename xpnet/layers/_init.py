@@ -1,4 +1,4 @@
-"""Initial weight scales: a number, or Xavier's and He's rules by name."""
+"""Initial weight scales: a number, or Xavier's and He's rules by name, for a layer's fan-in."""
 
 from __future__ import annotations
 
