@@ -47,8 +47,8 @@ ALLOWED: dict[str, set[str]] = {
     },
     "cli": {
         "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
-        "checking", "nets", "datasets", "training", "plot", "optim", "differences", "batching",
-        "sweep",
+        "checking", "layers", "nets", "datasets", "training", "plot", "optim", "differences",
+        "batching", "sweep",
     },
 }  # fmt: skip
 #: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.
@@ -123,3 +123,74 @@ def test_the_table_is_the_documented_one() -> None:
     positions = [doc.find(f"`{name}`") for name in ALLOWED]
     missing = [name for name, at in zip(ALLOWED, positions, strict=True) if at < 0]
     assert not missing, f"docs/architecture.md does not mention {missing}"
+
+
+# -- size and shape ------------------------------------------------------------------------
+
+#: No module may grow past this many lines (STYLE: about 300).
+MAX_LINES = 350
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_350_lines(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(PACKAGE)} has {lines} lines; split it"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the xpnet modules it imports (relative imports, at any depth in the file)."""
+    names = {module_name(p): p for p in modules()}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        if name == "":
+            package = []
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = [*base, *(node.module.split(".") if node.module else [])]
+                for alias in node.names if not node.module else [None]:
+                    target = ".".join(module if alias is None else [*module, alias.name])
+                    while target and target not in names:
+                        target = target.rpartition(".")[0]
+                    if target != name:
+                        targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """No import cycle between xpnet's modules (a package may re-export what it holds)."""
+    graph = import_graph()
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    return [*path, start]
+                # Importing a package's own submodules, or a package from inside it, is layering
+                if nxt not in seen and not _is_reexport(node, nxt):
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    cycles = [c for c in map(cycle_from, graph) if c]
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles[:5])
+
+
+def _is_reexport(importer: str, imported: str) -> bool:
+    """A package (``__init__``) importing one of its own submodules, or any module
+    importing an ancestor package of itself, is not a dependency that can loop."""
+    return (
+        imported.startswith(importer + ".")
+        or importer.startswith(imported + ".")
+        or (importer == "" or imported == "")
+    )

@@ -50,7 +50,7 @@ def same_machine(reference: dict) -> bool:
 def test_networks_saved_by_0_2_load(backend, name) -> None:
     cls = CLASSES[name]
     net = cls.load(FIXTURES / f"{name}.npz")
-    fresh = MAKE.RUNS[name][0]()  # the same constructor call, drawn again today
+    fresh = MAKE.RUNS[name][0](backend)  # the same constructor call, drawn again today
     assert sorted(net.state_arrays()) == sorted(fresh.state_arrays())
     for key, value in net.state_arrays().items():
         assert str(xpnet.backend.device(value)) == str(backend.device)
@@ -65,7 +65,7 @@ def test_checkpoints_of_0_2_resume_to_the_uninterrupted_end(backend, name, tmp_p
     ckpt = tmp_path / "c.npz"
     shutil.copy(FIXTURES / f"{name}_ckpt.npz", ckpt)
     train, test = MAKE.small_data()
-    net = make()
+    net = make(backend)
     stopper = xpnet.EarlyStopping(patience=50) if "validation" in settings else None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -112,7 +112,9 @@ def test_the_chapters_runs_give_0_2s_numbers(backend, mnist_dir, run) -> None:
         net = xpnet.TwoLayerNet(784, 50, 10, seed=0)
         options = {}
     else:
-        net = xpnet.MultiLayerNetExtend(784, [100, 100], 10, "relu", "he", use_batchnorm=True, seed=0)
+        net = xpnet.MultiLayerNetExtend(
+            784, [100, 100], 10, "relu", "he", use_batchnorm=True, seed=0
+        )
         options = {"optimizer": "adam"}
     with threadpoolctl.threadpool_limits(1):
         h = xpnet.train(net, (x, t), test, iters=reference["iters"], seed=0, verbose=0, **options)

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 
 from ..errors import TrainingDivergedError, XpnetError
 from ._commands import cmd_gradcheck, cmd_info, cmd_plot
-from ._parser import UsageError, build_parser
+from ._parser import build_parser
 from ._sweep import cmd_sweep
 from ._train import cmd_train
+from ._types import UsageError
 
 __all__ = ["UsageError", "main"]
 

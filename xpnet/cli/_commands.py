@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._output import STDOUT, check_json_path, people_to_stderr, write_json
-from ._parser import UsageError
+from ._types import UsageError
 
 __all__ = ["cmd_gradcheck", "cmd_info", "cmd_plot"]
 

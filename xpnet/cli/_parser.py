@@ -3,62 +3,34 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
+from typing import Any
 
-from .._validation import bounded_float, parser_type, positive_float, positive_int
 from .._version import __version__
-from ..errors import XpnetValueError
-
-__all__ = ["Parser", "UsageError", "build_parser"]
-
-
-class UsageError(XpnetValueError):
-    """Bad command-line options: reported in one line, exit status 2."""
-
-
-POSITIVE_INT = parser_type(positive_int, int, "a positive integer")
-POSITIVE_FLOAT = parser_type(positive_float, float, "a finite positive number")
-FRACTION = parser_type(
-    lambda v, name: bounded_float(v, name, 0.0, 1.0, low_open=True), float, "a number in (0, 1)"
+from ._sweep import add_sweep_parser
+from ._types import (
+    FRACTION,
+    NON_NEGATIVE_FLOAT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    RATIO,
+    Parser,
+    UsageError,
+    hidden_sizes,
+    weight_init,
 )
-RATIO = parser_type(lambda v, name: bounded_float(v, name, 0.0, 1.0), float, "a number in [0, 1)")
-NON_NEGATIVE_FLOAT = parser_type(
-    lambda v, name: bounded_float(v, name, 0.0, float("inf")), float, "a number >= 0"
-)
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-INIT_NAMES = ("he", "relu", "xavier", "sigmoid")
+
+__all__ = ["DefaultsOnce", "Parser", "UsageError", "build_parser"]
 
 
-def _hidden_sizes(text: str) -> list[int]:
-    """``--hidden 100,100,100`` -> [100, 100, 100]."""
-    expected = "positive integers separated by commas" if "," in text else "a positive integer"
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-    if any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
-    return sizes
+class DefaultsOnce(argparse.HelpFormatter):
+    """Each option's default in its help, once: added where the help does not say it already."""
 
-
-def _weight_init(text: str) -> float | str:
-    """``--weight-init he`` or ``--weight-init 0.01``."""
-    if text.lower() in INIT_NAMES:
-        return text.lower()
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a standard deviation or one of {', '.join(INIT_NAMES)}, got {text!r}"
-        ) from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default in (None, False, argparse.SUPPRESS)
+        if "default" in text or unset or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
 
 
 def _add_backend_options(p: argparse.ArgumentParser, dtype: str) -> None:
@@ -78,42 +50,55 @@ def _add_backend_options(p: argparse.ArgumentParser, dtype: str) -> None:
 
 
 def _add_train_parser(sub: Any) -> None:
+    """``xpnet train``: every training default from TrainConfig, every choice from a registry.
+
+    Options left out are None here and not passed to ``train()``, which then
+    uses TrainConfig's default, or, resuming, the checkpoint's setting.
+    """
+    from ..layers import ACTIVATIONS
+    from ..training import TrainConfig
+    from ..training.config import GRADS
+
+    d = TrainConfig.defaults()
     t = sub.add_parser(
         "train", help="train a network on MNIST (TwoLayerNet, or MultiLayerNet with more layers)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsOnce,
     )  # fmt: skip
     _add_backend_options(t, "float32")
-    t.add_argument("--iters", type=POSITIVE_INT, default=10000, help="training iterations")
-    t.add_argument("--batch-size", type=POSITIVE_INT, default=100, help="mini-batch size")
     t.add_argument(
-        "--lr", type=POSITIVE_FLOAT, default=None,
+        "--iters", type=POSITIVE_INT, help=f"training iterations (default: {d['iters']})"
+    )
+    t.add_argument(
+        "--batch-size", type=POSITIVE_INT, help=f"mini-batch size (default: {d['batch_size']})"
+    )
+    t.add_argument(
+        "--lr", type=POSITIVE_FLOAT,
         help="learning rate (default: 0.1 for sgd, the book's default for the others)",
     )  # fmt: skip
     t.add_argument(
-        "--hidden", type=_hidden_sizes, default=[50], metavar="N[,N...]",
-        help="hidden layer sizes; one layer trains TwoLayerNet, more MultiLayerNet",
+        "--hidden", type=hidden_sizes, default=[50], metavar="N[,N...]",
+        help="hidden layer sizes; one layer trains TwoLayerNet, more MultiLayerNet (default: 50)",
     )  # fmt: skip
     t.add_argument(
-        "--activation", choices=("sigmoid", "relu"), default="sigmoid", help="hidden activation"
+        "--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="hidden activation"
     )
+    t.add_argument("--grad", choices=GRADS, help=f"gradient method (default: {d['grad']})")
+    _add_chapter6_options(t, d)
     t.add_argument(
-        "--grad", choices=("backprop", "numerical"), default="backprop", help="gradient method"
-    )
-    _add_chapter6_options(t)
-    t.add_argument(
-        "--eval-every", type=POSITIVE_INT, default=None,
+        "--eval-every",
+        type=POSITIVE_INT,
         help="iterations between evaluations (default: one epoch)",
+    )
+    t.add_argument(
+        "--seed", type=int,
+        help="seed for weights and mini-batches (default: 0; resuming: the checkpoint's)",
     )  # fmt: skip
-    t.add_argument("--seed", type=int, default=0, help="seed for weights and mini-batches")
-    t.add_argument(
-        "--data-dir", default=None, help="MNIST folder (default: XPNET_DATA, else the user cache)"
-    )
-    t.add_argument(
-        "--checkpoint", default=None, help="save training state here at every evaluation"
-    )
+    t.add_argument("--data-dir", help="MNIST folder (default: XPNET_DATA, else the user cache)")
+    t.add_argument("--checkpoint", help="save training state here at every evaluation")
     t.add_argument(
         "--resume", action="store_true",
-        help="continue from --checkpoint (also a finished run, to a larger --iters)",
+        help="continue from --checkpoint (also a finished run, to a larger --iters); options "
+        "not given are taken from it",
     )  # fmt: skip
     t.add_argument(
         "--overwrite", action="store_true",
@@ -124,62 +109,72 @@ def _add_train_parser(sub: Any) -> None:
         help="stop with exit status 1 when training diverges (default: a warning)",
     )  # fmt: skip
     t.add_argument(
-        "--compile", action=argparse.BooleanOptionalAction, default=None,
+        "--compile", action=argparse.BooleanOptionalAction,
         help="run the training step through the backend's compiler (jax.jit, torch.compile); "
         "default: where that is fastest (JAX)",
     )  # fmt: skip
     t.add_argument(
-        "--plot", default=None, metavar="PATH.png",
-        help="write learning curves (- : PNG to standard output)",
-    )  # fmt: skip
+        "--plot", metavar="PATH.png", help="write learning curves (- : PNG to standard output)"
+    )
     t.add_argument(
-        "--json", default=None, metavar="PATH",
+        "--json", metavar="PATH",
         help="write a summary as JSON (- : to standard output; other lines then go to stderr)",
     )  # fmt: skip
     t.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
 
 
-def _add_chapter6_options(t: argparse.ArgumentParser) -> None:
+def _add_chapter6_options(t: argparse.ArgumentParser, d: dict[str, Any]) -> None:
     """Chapter 6's options of ``xpnet train``."""
+    from ..layers import INIT_NAMES, NORMALIZATIONS
+    from ..optim import OPTIMIZERS
+
     t.add_argument(
-        "--weight-init", type=_weight_init, default=None, metavar="STD|he|xavier",
+        "--weight-init", type=weight_init, metavar="STD|" + "|".join(INIT_NAMES),
         help="initial weight scale: a number, he/relu or xavier/sigmoid "
         "(default: 0.01 for one hidden layer, else he)",
     )  # fmt: skip
     t.add_argument(
-        "--optimizer", choices=OPTIMIZER_NAMES, default="sgd", help="update rule (book's names)"
-    )
+        "--optimizer", choices=tuple(OPTIMIZERS),
+        help=f"update rule, by the book's names (default: {d['optimizer']})",
+    )  # fmt: skip
     t.add_argument(
-        "--weight-decay", type=NON_NEGATIVE_FLOAT, default=0.0, help="L2 weight decay lambda"
-    )
+        "--weight-decay", type=NON_NEGATIVE_FLOAT,
+        help=f"L2 weight decay lambda (default: {d['weight_decay']})",
+    )  # fmt: skip
     t.add_argument(
         "--batch-norm", action="store_true", help="batch normalisation after each hidden Affine"
     )
     t.add_argument(
-        "--dropout", type=RATIO, default=None, metavar="RATIO",
+        "--normalization", choices=tuple(NORMALIZATIONS),
+        help="normalisation after each hidden Affine (batch: the same as --batch-norm)",
+    )  # fmt: skip
+    t.add_argument(
+        "--dropout", type=RATIO, metavar="RATIO",
         help="dropout after each hidden activation, dropping this fraction",
     )  # fmt: skip
     t.add_argument(
-        "--validation", type=FRACTION, default=None, metavar="FRACTION",
+        "--validation", type=FRACTION, metavar="FRACTION",
         help="hold out this fraction of the training data (its last samples) for validation",
     )  # fmt: skip
     t.add_argument(
-        "--early-stopping", type=POSITIVE_INT, default=None, metavar="PATIENCE",
+        "--early-stopping", type=POSITIVE_INT, metavar="PATIENCE",
         help="stop after PATIENCE evaluations without a better validation accuracy, "
         "keeping the best network (needs --validation)",
     )  # fmt: skip
 
 
 def _add_other_parsers(sub: Any) -> None:
+    from ..layers import ACTIVATIONS
+
     g = sub.add_parser(
         "gradcheck", help="check backprop against numerical gradients (exit 1 if they differ)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsOnce,
     )  # fmt: skip
     _add_backend_options(g, "float64")
     g.add_argument("--hidden", type=POSITIVE_INT, default=10, help="hidden units")
     g.add_argument("--batch-size", type=POSITIVE_INT, default=3, help="samples")
     g.add_argument(
-        "--activation", choices=("sigmoid", "relu"), default="sigmoid", help="hidden activation"
+        "--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="hidden activation"
     )
     g.add_argument(
         "--mnist", action="store_true", help="use real MNIST images (784 inputs), not random ones"
@@ -196,7 +191,7 @@ def _add_other_parsers(sub: Any) -> None:
 
     pl = sub.add_parser(
         "plot", help="draw the chapter's figures",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsOnce,
     )  # fmt: skip
     pl.add_argument(
         "figure",
@@ -227,7 +222,7 @@ def _add_other_parsers(sub: Any) -> None:
     )
     pl.add_argument("--device", default=None, help="device for --backend")
     pl.add_argument(
-        "--activation", choices=("sigmoid", "relu"), default="sigmoid",
+        "--activation", choices=tuple(ACTIVATIONS), default="sigmoid",
         help="weight-init: the activation (sigmoid: std 1, 0.01, Xavier; relu: 0.01, Xavier, He)",
     )  # fmt: skip
 
@@ -245,7 +240,5 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_train_parser(sub)
     _add_other_parsers(sub)
-    from ._sweep import add_sweep_parser
-
     add_sweep_parser(sub)
     return parser

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .._validation import finite_float, non_negative_int, one_of, positive_float, positive_int
+from ..sweep.settings import CORE, REQUIRED_DEFAULTS
+from ..training import TrainConfig
 from ._output import STDOUT, check_json_path, people_to_stderr, write_json
-from ._parser import POSITIVE_FLOAT, POSITIVE_INT, Parser, UsageError
+from ._types import POSITIVE_FLOAT, POSITIVE_INT, Parser, UsageError
 
 __all__ = ["add_sweep_parser", "cmd_sweep"]
 
@@ -56,19 +58,34 @@ def _finite_or_name(value: Any, name: str) -> Any:
     return value if isinstance(value, str) else finite_float(value, name)
 
 
+#: The defaults the help names: training's (TrainConfig) and a sweep's own (its CORE settings).
+_D = {**TrainConfig.defaults(), **CORE, **REQUIRED_DEFAULTS}
+
 #: option, setting, text -> value, check, help.
 AXES: list[tuple[str, str, Callable[[str], Any], Check, str]] = [
-    ("--lr", "lr", float, positive_float, "learning rate (default 0.1)"),
-    ("--hidden", "hidden", int, positive_int, "hidden units (default 50)"),
-    ("--batch-size", "batch_size", int, positive_int, "mini-batch size (default 100)"),
-    ("--iters", "iters", int, positive_int, "training iterations (default 10000)"),
-    ("--seed", "seed", int, non_negative_int, "seed for weights and batches (default 0)"),
+    ("--lr", "lr", float, positive_float, "learning rate (default 0.1 for sgd)"),
+    ("--hidden", "hidden", int, positive_int, f"hidden units (default {_D['hidden_size']})"),
+    (
+        "--batch-size",
+        "batch_size",
+        int,
+        positive_int,
+        f"mini-batch size (default {_D['batch_size']})",
+    ),
+    ("--iters", "iters", int, positive_int, f"training iterations (default {_D['iters']})"),
+    (
+        "--seed",
+        "seed",
+        int,
+        non_negative_int,
+        f"seed for weights and batches (default {_D['seed']})",
+    ),
     ("--activation", "activation", str, _any, "hidden activation (default sigmoid)"),
     ("--weight-init-std", "weight_init_std", _literal, _finite_or_name, "initial weights' std"),
     ("--eval-every", "eval_every", int, positive_int, "iterations between evaluations"),
     ("--grad", "grad", str, _any, "backprop or numerical"),
     ("--backend", "backend", str, _backend, "array library (default: XPNET_BACKEND, else numpy)"),
-    ("--dtype", "dtype", str, _any, "floating dtype (default float32)"),
+    ("--dtype", "dtype", str, _any, f"floating dtype (default {_D['dtype']})"),
     ("--train-size", "train_size", int, positive_int, "train on the first N samples only"),
 ]
 

@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 
 from ._output import STDOUT, people_to_stderr, write_json
-from ._parser import UsageError
+from ._types import UsageError
 
 __all__ = ["cmd_train"]
 
@@ -52,12 +52,17 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_format("curves.png" if args.plot == STDOUT else args.plot, "--plot")
 
 
-def _network(args: argparse.Namespace, b: Any) -> Any:
-    """TwoLayerNet for one hidden layer; MultiLayerNet(Extend) for more, or with BN/dropout."""
+def _network(args: argparse.Namespace, b: Any, seed: int) -> Any:
+    """TwoLayerNet for one hidden layer; MultiLayerNet(Extend) for more, normalised or dropout."""
     from ..nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
 
-    where = {"backend": b, "dtype": args.dtype, "seed": args.seed}
-    extended = args.batch_norm or args.dropout is not None
+    where = {"backend": b, "dtype": args.dtype, "seed": seed}
+    norm = "batch" if args.batch_norm else args.normalization
+    if args.batch_norm and args.normalization not in (None, "batch"):
+        raise UsageError(
+            f"--batch-norm and --normalization {args.normalization} exclude each other"
+        )
+    extended = norm is not None or args.dropout is not None
     if len(args.hidden) == 1 and not extended:
         init = 0.01 if args.weight_init is None else args.weight_init
         return TwoLayerNet(784, args.hidden[0], 10, init, activation=args.activation, **where)
@@ -68,8 +73,30 @@ def _network(args: argparse.Namespace, b: Any) -> Any:
         784, args.hidden, 10, args.activation, init,
         use_dropout=args.dropout is not None,
         dropout_ration=0.5 if args.dropout is None else args.dropout,
-        use_batchnorm=args.batch_norm, **where,
+        normalization=norm, **where,
     )  # fmt: skip
+
+
+#: ``xpnet train`` options that are TrainConfig fields of the same name.
+SETTINGS = (
+    "iters", "batch_size", "lr", "optimizer", "grad", "eval_every", "weight_decay",
+    "validation", "compile", "checkpoint",
+)  # fmt: skip
+
+
+def _overrides(args: argparse.Namespace, resuming: bool) -> dict[str, Any]:
+    """The training settings given on the command line (those left out are not passed).
+
+    The seed defaults to 0, as the book's runs are seeded; resuming a
+    checkpoint without ``--seed`` continues with the checkpoint's.
+    """
+    given = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
+    if args.seed is not None or not resuming:
+        given["seed"] = 0 if args.seed is None else args.seed
+    for flag in ("resume", "overwrite", "fail_on_divergence"):
+        if getattr(args, flag):
+            given[flag] = True
+    return given
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -112,19 +139,22 @@ def _train(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """Train, write the file outputs and print the human lines; the summary and History."""
+    from .._io import output_exists
     from ..backend import float_warnings_off, resolve_backend
     from ..datasets import load_mnist
     from ..errors import XpnetWarning
-    from ..optim import get as get_optimizer
-    from ..training import EarlyStopping, train
+    from ..training import EarlyStopping, TrainConfig, train
     from ..training.compile import choose_compiler
+    from ..training.inputs import resolve_optimizer
 
     b = resolve_backend(args.backend, args.device)
-    lr = 0.1 if args.lr is None and args.optimizer == "sgd" else args.lr
-    optimizer = get_optimizer(args.optimizer, lr)
+    resuming = bool(args.resume and args.checkpoint and output_exists(args.checkpoint))
+    overrides = _overrides(args, resuming)
+    config = TrainConfig().replace(**overrides)  # every setting checked before any work
     if args.compile:  # before loading anything: can this backend compile this run?
-        choose_compiler(True, b, grad=args.grad, optimizer=optimizer)
-    net = _network(args, b)  # first: a size that cannot fit is refused before MNIST is read
+        choose_compiler(True, b, grad=config.grad, optimizer=resolve_optimizer(config))
+    # First: a size that cannot fit is refused before MNIST is read.
+    net = _network(args, b, 0 if args.seed is None else args.seed)
     stopper = None if args.early_stopping is None else EarlyStopping(args.early_stopping)
     (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
@@ -134,15 +164,9 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         warnings.simplefilter("default", XpnetWarning)
         warnings.showwarning = _one_line_warnings(warnings.showwarning)
         history = train(
-            net, (x_train, t_train), test,
-            iters=args.iters, batch_size=args.batch_size, optimizer=optimizer, grad=args.grad,
-            eval_every=args.eval_every, seed=args.seed, verbose=verbose,
-            checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
-            weight_decay=args.weight_decay, validation=args.validation, early_stopping=stopper,
-            fail_on_divergence=args.fail_on_divergence,
-            compile="auto" if args.compile is None else args.compile,
-        )  # fmt: skip
-    summary = _summary(args, b, history, net, optimizer)
+            net, (x_train, t_train), test, config=config, verbose=verbose, early_stopping=stopper
+        )
+    summary = _summary(args, b, history, net)
     stopped = ""
     best = None if stopper is None or stopper.stopped_iteration is None else stopper.best_iteration
     if stopper is not None and best is not None:
@@ -179,18 +203,23 @@ def _one_line_warnings(show: Any) -> Any:
     return showwarning
 
 
-def _summary(
-    args: argparse.Namespace, b: Any, history: Any, net: Any, optimizer: Any
-) -> dict[str, Any]:
-    settings = (
-        "dtype", "iters", "batch_size", "hidden", "activation", "grad", "seed", "weight_init",
-        "optimizer", "weight_decay", "batch_norm", "dropout", "validation", "early_stopping",
-    )  # fmt: skip
+def _summary(args: argparse.Namespace, b: Any, history: Any, net: Any) -> dict[str, Any]:
+    """The run as JSON: where, the settings it ran with (a resumed run's included), the results."""
+    run = history.config  # the settings the run used, taken from its checkpoint where resumed
+    options = ("hidden", "activation", "weight_init", "batch_norm", "dropout", "early_stopping")
+    optimizer = run["optimizer"]
     return {
         "backend": b.name,
         "device": str(b.device),
-        **{key: getattr(args, key) for key in settings},
-        "lr": optimizer.lr,
+        "dtype": args.dtype,
+        **{key: run[key] for key in ("iters", "batch_size", "grad", "seed")},
+        **{key: getattr(args, key) for key in options},
+        "normalization": net.get_config().get("normalization")
+        or ("batch" if args.batch_norm else None),
+        "optimizer": optimizer["class"].lower() if isinstance(optimizer, dict) else optimizer,
+        "weight_decay": run["weight_decay"],
+        "validation": run["validation"],
+        "lr": optimizer.get("lr") if isinstance(optimizer, dict) else None,
         "network": net.get_config(),
         "seconds": history.seconds,
         "iters_per_second": len(history.train_loss) / history.seconds if history.seconds else None,

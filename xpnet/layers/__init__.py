@@ -25,7 +25,7 @@ array([3., 3.])
 ((4, 3), (3, 2), [4.0, 4.0])
 """
 
-from ._base import ACTIVATIONS, LAYERS, NORMALIZATIONS, Context, Layer
+from ._base import ACTIVATIONS, LAYERS, NORMALIZATIONS, Context, Layer, Shape
 from ._init import INIT_NAMES, check_weight_init, weight_scale
 from .activations import Relu, Sigmoid
 from .affine import Affine
@@ -44,6 +44,7 @@ __all__ = [
     "Dropout",
     "Layer",
     "Relu",
+    "Shape",
     "Sigmoid",
     "SoftmaxWithLoss",
     "check_weight_init",

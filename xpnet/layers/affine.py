@@ -95,7 +95,7 @@ class Affine(Layer):
         return {"W": W, "b": b}, {}
 
     def _flat(self, xp: Namespace, x: Array) -> Array:
-        """`x` as (..., N, D): a built layer flattens its per-sample axes, the book's all but one."""
+        """`x` as (..., N, D): built, the per-sample axes flattened; the book's, all but one."""
         if self.in_shape is None:
             return x if x.ndim == 2 else xp.reshape(x, (x.shape[0], -1))
         if len(self.in_shape) == 1:

@@ -100,4 +100,3 @@ class Dropout(Layer):
 
     def backward(self, dout: Array, *, input_grad: bool = True) -> Array:
         return dout * self.mask
-

@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 from .._typing import Array, Namespace, Params
-from .._validation import bounded_float, positive_float
+from .._validation import bounded_float
 from ..backend import Backend, device, namespace
 from ._base import Context, Layer, Shape, vector
 

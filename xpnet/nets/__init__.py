@@ -16,4 +16,11 @@ from .multi_layer import MultiLayerNet, MultiLayerNetExtend
 from .simple import SimpleNet
 from .two_layer import TwoLayerNet
 
-__all__ = ["MultiLayerNet", "MultiLayerNetExtend", "Network", "Sequential", "SimpleNet", "TwoLayerNet"]
+__all__ = [
+    "MultiLayerNet",
+    "MultiLayerNetExtend",
+    "Network",
+    "Sequential",
+    "SimpleNet",
+    "TwoLayerNet",
+]

@@ -21,35 +21,20 @@ empty for most networks.
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
+from typing import Any, ClassVar
 
 from .._typing import Array, Namespace, Params
 from .._validation import check_xt, finite_float, one_of
-from ..backend import Backend, asarray, cast_floating, check_memory, namespace, resolve_backend
+from ..backend import Backend, cast_floating, namespace
 from ..checking import GradientCheckReport, check_network_gradient
-from ..errors import XpnetTypeError
 from ..gradient import default_step
 from ..layers import softmax_loss, softmax_loss_backward
-from ._state import Spec, load_state, save_state
+from ._state import Saved
 
-__all__ = ["FLOAT_DTYPES", "Network", "check_dtype_name"]
-
-#: The dtypes a network may have: real floating.
-FLOAT_DTYPES = ("float16", "float32", "float64")
-_ITEMSIZE = {"float16": 2, "float32": 4, "float64": 8, "int32": 4}
+__all__ = ["Network"]
 
 
-def check_dtype_name(dtype: Any) -> str:
-    """`dtype` if it names a real floating dtype, else an error."""
-    if dtype not in FLOAT_DTYPES:
-        raise XpnetTypeError(
-            f"A network's dtype must be one of {', '.join(FLOAT_DTYPES)}. Received: {dtype!r}."
-        )
-    return str(dtype)
-
-
-class Network:
+class Network(Saved):
     """Base class of xpnet's networks (see the module's description).
 
     Attributes
@@ -75,7 +60,7 @@ class Network:
     #: The parameters' names; the decayed ones and each one's own axes (for stacked sums).
     _param_names: tuple[str, ...] = ()
     _decayed: tuple[str, ...] = ()
-    _axes: dict[str, tuple[int, ...]] = {}
+    _axes: ClassVar[dict[str, tuple[int, ...]]] = {}
 
     @property
     def input_size(self) -> int:
@@ -94,13 +79,6 @@ class Network:
         raise NotImplementedError
 
     def _backward(self, params: Params, caches: Any, dout: Array) -> Params:
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @classmethod
-    def state_spec(cls, config: dict[str, Any]) -> Spec:
         raise NotImplementedError
 
     # -- inputs -------------------------------------------------------------------------
@@ -147,7 +125,9 @@ class Network:
         ``train_flg=True`` is a training-mode pass, as in :meth:`predict`.
         """
         xp, x = self._checked(x, t)
-        scores, _, buffers = self._forward(self.params, self.buffers, x, train=train_flg, advance=True)
+        scores, _, buffers = self._forward(
+            self.params, self.buffers, x, train=train_flg, advance=True
+        )
         self.buffers = buffers
         return self._with_penalty(xp, softmax_loss(xp, scores, t)[0], self.params)
 
@@ -302,7 +282,13 @@ class Network:
         return grads
 
     def _numerical(
-        self, params: Params, buffers: dict[str, Array], x: Array, t: Array, h: float, **options: Any
+        self,
+        params: Params,
+        buffers: dict[str, Array],
+        x: Array,
+        t: Array,
+        h: float,
+        **options: Any,
     ) -> Params:
         raise NotImplementedError
 
@@ -346,58 +332,3 @@ class Network:
             return self._loss_at(params, buffers, x, t)
 
         return check_network_gradient(self, x, t, mode=mode, loss=loss_at, **options)
-
-    # -- state: one format for networks and checkpoints -----------------------------------
-
-    def _check_memory(self, spec: Spec, what: str, hint: str) -> None:
-        """Refuse, before anything is allocated, arrays that cannot fit (with their bytes)."""
-        sizes = [math.prod(shape) * _ITEMSIZE.get(dtype, 8) for shape, dtype in spec.values()]
-        check_memory(self.backend, sizes, what, hint=hint)
-
-    def state_arrays(self) -> Params:
-        """Every array the network saves: its parameters, then its buffers."""
-        return {**self.params, **self.buffers}
-
-    def set_state_arrays(self, arrays: dict[str, Any]) -> None:
-        """Take host arrays (checked against :meth:`state_spec`) as parameters and buffers."""
-        spec = self.state_spec(self.get_config())
-        values = {
-            name: asarray(arrays[name], dtype=dtype, backend=self.backend)
-            for name, (_, dtype) in spec.items()
-        }
-        self.params = {name: values[name] for name in self._param_names}
-        self.buffers = {name: values[name] for name in spec if name not in self.params}
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network to one ``.npz`` file, atomically (no pickle).
-
-        An existing file at `path` is replaced, as the book's ``save_params``
-        does (training checkpoints, unlike this, are never replaced without
-        ``overwrite=True``); a crash leaves the old file or the new one,
-        never half of either. It loads on any backend with :meth:`load`.
-        """
-        save_state(path, self)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        backend: str | Backend | None = None,
-        device: Any = None,
-    ) -> Any:
-        """Read a network written by :meth:`save` (or the network of a checkpoint).
-
-        Everything is checked before a network is made: the declared
-        architecture, each array's name, shape and dtype (from the file's
-        headers, before reading data), and finite values.
-        """
-        state = load_state(path, cls)
-        net = cls.from_config(state.meta["network"], backend=resolve_backend(backend, device))
-        net.set_state_arrays(state.network)
-        return net
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], *, backend: Backend) -> Any:
-        """A network of `config`'s shape whose arrays are still to be set (``set_state_arrays``)."""
-        raise NotImplementedError

@@ -2,12 +2,9 @@
 
 From the layers alone it derives everything a network needs:
 
-* the book's parameter names: each layer that starts a number (Affine,
-  Convolution) takes the next one, and the layers after it share it, so
-  ``Affine -> BatchNormalization -> Relu -> Affine`` has ``W1, b1, gamma1,
-  beta1, W2, b2`` and buffers ``running_mean1, running_var1``; a network
-  with dropout also has the buffer ``dropout_key``, from which each dropout
-  layer draws its masks (stream = its number);
+* the book's parameter names (:mod:`xpnet.nets._layout`: ``W1, b1, gamma1,
+  beta1, W2, b2``…, and the buffer ``dropout_key`` from which every dropout
+  layer draws its masks);
 * the initial arrays, drawn in layer order from one seeded generator;
 * the forward pass (test or training mode) and the backward pass;
 * the numerical gradient: every perturbed copy of a parameter stacked on a
@@ -27,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .._typing import Array, Params
@@ -36,66 +32,13 @@ from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
 from ..errors import XpnetTypeError, XpnetValueError
 from ..functions import one_hot
 from ..gradient import numerical_gradient
-from ..layers import LAYERS, Context, Layer, check_weight_init
+from ..layers import Context, Layer, check_weight_init
 from ..random import advance_key, default_rng, new_key
-from ._network import Network, check_dtype_name
+from ._layout import KEY, array_spec, check_dtype_name, layer_from_config, layout
+from ._network import Network
 from ._state import Spec
 
-__all__ = ["KEY", "Sequential"]
-
-#: The buffer holding the network's random key (dropout masks).
-KEY = "dropout_key"
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A layer in its network: its per-sample input shape, number and array names."""
-
-    layer: Layer
-    in_shape: tuple[int, ...]
-    number: int
-    params: tuple[tuple[str, str], ...]  # (the layer's name, the network's name)
-    buffers: tuple[tuple[str, str], ...]
-
-
-def _slots(layers: list[Layer], input_shape: tuple[int, ...]) -> tuple[list[_Slot], tuple[int, ...]]:
-    """Each layer built for its input shape and named; the network's output shape."""
-    slots, shape, number, seen = [], input_shape, 0, set()
-    for layer in layers:
-        number += layer.numbered
-        names = []
-        for group in (layer.param_names, layer.buffer_names):
-            pairs = tuple((local, f"{local}{number}") for local in group)
-            clash = seen.intersection(name for _, name in pairs)
-            if clash:
-                raise XpnetValueError(
-                    f"Two layers of the network would both own `{sorted(clash)[0]}`; put a "
-                    f"numbered layer (Affine…) between them. Received: {layers!r}."
-                )
-            seen.update(name for _, name in pairs)
-            names.append(pairs)
-        slots.append(_Slot(layer, shape, number, names[0], names[1]))
-        shape = layer.build(shape)
-    if len(shape) != 1:
-        raise XpnetValueError(
-            "The last layer must output one score per class, shape (C,). "
-            f"Received: output shape {shape}; end with Affine(units=C)."
-        )
-    return slots, shape
-
-
-def layer_from_config(config: Any) -> Layer:
-    """A layer from ``{"class": name, **settings}``, as :meth:`Layer.get_config` describes it."""
-    if not (isinstance(config, dict) and config.get("class") in LAYERS):
-        raise XpnetValueError(
-            f"A layer must be described as {{'class': name, ...}} with a name among "
-            f"{', '.join(sorted(LAYERS))}. Received: {config!r}."
-        )
-    settings = {k: v for k, v in config.items() if k != "class"}
-    try:
-        return LAYERS[config["class"]](**settings)
-    except TypeError as exc:
-        raise XpnetValueError(f"Invalid settings for layer {config!r}: {exc}") from None
+__all__ = ["Sequential"]
 
 
 class Sequential(Network):
@@ -195,20 +138,21 @@ class Sequential(Network):
         """Take a `config` as this network's shape; make no arrays."""
         self.config = config = type(self)._checked_config(config)
         layers, self.input_shape = type(self)._layers_of(config)
-        self._slots, (self.output_size,) = _slots(layers, self.input_shape)
+        self._slots, (self.output_size,) = layout(layers, self.input_shape)
         self.backend, self.dtype = b, resolve_dtype(b, config["dtype"])
         self.weight_decay_lambda = config.get("weight_decay_lambda", 0.0)
         self._random = any(slot.layer.random for slot in self._slots)
         self._stackable = all(slot.layer.stackable for slot in self._slots)
-        shapes = self._param_shapes()
-        self._param_names = tuple(shapes)
+        spec = array_spec(self._slots, config["dtype"])
+        owned = {name: slot for slot in self._slots for _, name in slot.params}
+        self._param_names = tuple(name for name in spec if name in owned)  # the book's order
         self._decayed = tuple(
             name for slot in self._slots for local, name in slot.params
             if local in slot.layer.decayed
         )  # fmt: skip
-        self._axes = {name: tuple(range(-len(shape), 0)) for name, shape in shapes.items()}
+        self._axes = {name: tuple(range(-len(spec[name][0]), 0)) for name in self._param_names}
         self._describe()
-        self._check_memory(self.state_spec(config), *self._memory_label())
+        self._check_memory(spec, *self._memory_label())
 
     @classmethod
     def from_config(cls, config: dict[str, Any], *, backend: Backend) -> Any:
@@ -218,36 +162,15 @@ class Sequential(Network):
         net.params, net.buffers = {}, {}
         return net
 
-    def _param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Parameter shapes in the book's order: numbered layers' (W, b) first, then the rest."""
-        ordered = sorted(self._slots, key=lambda slot: not slot.layer.numbered)
-        shapes = {}
-        for slot in ordered:
-            local_shapes = slot.layer.param_shapes(slot.in_shape)
-            shapes.update({name: local_shapes[local] for local, name in slot.params})
-        return shapes
-
     @classmethod
     def state_spec(cls, config: dict[str, Any]) -> Spec:
         """The arrays a network with `config` saves: name -> (shape, dtype name), none allocated."""
         config = cls._checked_config(config)
         layers, input_shape = cls._layers_of(config)
-        slots, _ = _slots(layers, input_shape)
-        dtype = config["dtype"]
-        ordered = sorted(slots, key=lambda slot: not slot.layer.numbered)
-        spec: Spec = {}
-        for slot in ordered:
-            shapes = slot.layer.param_shapes(slot.in_shape)
-            spec.update({name: (shapes[local], dtype) for local, name in slot.params})
-        for slot in ordered:
-            shapes = slot.layer.buffer_shapes(slot.in_shape)
-            spec.update({name: (shapes[local], dtype) for local, name in slot.buffers})
-        if any(slot.layer.random for slot in slots):
-            spec[KEY] = ((2,), "int32")
-        return spec
+        return array_spec(layout(layers, input_shape)[0], config["dtype"])
 
     def _initialise(self, seed: int | None) -> None:
-        """Weights from xpnet's host generator, in layer order; the dropout key's seed after them."""
+        """Weights from xpnet's host generator, in layer order; the dropout key's seed last."""
         rng, b = default_rng(seed), self.backend
         params: Params = {}
         buffers: dict[str, Array] = {}
@@ -259,7 +182,9 @@ class Sequential(Network):
             params.update({name: p[local] for local, name in slot.params})
             buffers.update({name: s[local] for local, name in slot.buffers})
         self.params = {name: params[name] for name in self._param_names}
-        self.buffers = {name: buffers[name] for name in self.state_spec(self.config) if name in buffers}
+        self.buffers = {
+            name: buffers[name] for name in self.state_spec(self.config) if name in buffers
+        }
         if self._random:
             seed_of_key = int(rng.integers(2**31 - 1, (1,), backend="numpy")[0])
             self.buffers[KEY] = new_key(seed_of_key, backend=b)

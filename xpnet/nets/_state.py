@@ -35,11 +35,20 @@ import numpy as np
 
 from .. import _memory
 from .._io import atomic_write, npz_members, read_npz
-from .._typing import Array
-from ..backend import to_numpy
+from .._typing import Array, Params
+from ..backend import Backend, asarray, check_memory, resolve_backend, to_numpy
 from ..errors import CheckpointError, XpnetError
 
-__all__ = ["FORMAT", "VERSION", "Spec", "StateFile", "load_state", "read_meta", "save_state"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "Saved",
+    "Spec",
+    "StateFile",
+    "load_state",
+    "read_meta",
+    "save_state",
+]
 
 FORMAT = "xpnet"
 VERSION = 2
@@ -224,3 +233,80 @@ def _read_format_1(
     }
     renames[key] = "meta"
     return meta, renames
+
+
+_ITEMSIZE = {"float16": 2, "float32": 4, "float64": 8, "int32": 4}
+
+
+class Saved:
+    """What every network has once for its state: its arrays, save, load, memory checks.
+
+    A network supplies ``params``, ``buffers``, ``backend``, ``dtype``,
+    ``get_config()``, ``state_spec(config)`` and ``from_config(config, backend=)``.
+    """
+
+    params: dict[str, Any]
+    buffers: dict[str, Any]
+    backend: Any
+    dtype: Any
+    _param_names: tuple[str, ...] = ()
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def state_spec(cls, config: dict[str, Any]) -> Spec:
+        raise NotImplementedError
+
+    def _check_memory(self, spec: Spec, what: str, hint: str) -> None:
+        """Refuse, before anything is allocated, arrays that cannot fit (with their bytes)."""
+        sizes = [math.prod(shape) * _ITEMSIZE.get(dtype, 8) for shape, dtype in spec.values()]
+        check_memory(self.backend, sizes, what, hint=hint)
+
+    def state_arrays(self) -> Params:
+        """Every array the network saves: its parameters, then its buffers."""
+        return {**self.params, **self.buffers}
+
+    def set_state_arrays(self, arrays: dict[str, Any]) -> None:
+        """Take host arrays (checked against :meth:`state_spec`) as parameters and buffers."""
+        spec = self.state_spec(self.get_config())
+        values = {
+            name: asarray(arrays[name], dtype=dtype, backend=self.backend)
+            for name, (_, dtype) in spec.items()
+        }
+        self.params = {name: values[name] for name in self._param_names}
+        self.buffers = {name: values[name] for name in spec if name not in self.params}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the network to one ``.npz`` file, atomically (no pickle).
+
+        An existing file at `path` is replaced, as the book's ``save_params``
+        does (training checkpoints, unlike this, are never replaced without
+        ``overwrite=True``); a crash leaves the old file or the new one,
+        never half of either. It loads on any backend with :meth:`load`.
+        """
+        save_state(path, self)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        backend: str | Backend | None = None,
+        device: Any = None,
+    ) -> Any:
+        """Read a network written by :meth:`save` (or the network of a checkpoint).
+
+        Everything is checked before a network is made: the declared
+        architecture, each array's name, shape and dtype (from the file's
+        headers, before reading data), and finite values.
+        """
+        state = load_state(path, cls)
+        net = cls.from_config(state.meta["network"], backend=resolve_backend(backend, device))
+        net.set_state_arrays(state.network)
+        return net
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], *, backend: Backend) -> Any:
+        """A network of `config`'s shape whose arrays are still to be set (``set_state_arrays``)."""
+        raise NotImplementedError

@@ -34,7 +34,7 @@ from .._validation import bounded_float, finite_float, one_of, positive_int
 from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
 from ..errors import XpnetTypeError, XpnetValueError
 from ..layers import ACTIVATIONS, NORMALIZATIONS, Affine, Dropout, Layer
-from ._network import check_dtype_name
+from ._layout import check_dtype_name
 from ._sequential import Sequential
 
 __all__ = ["MultiLayerNet", "MultiLayerNetExtend"]
@@ -131,7 +131,7 @@ class MultiLayerNet(Sequential):
 
     @classmethod
     def _layers_of(cls, config: dict[str, Any]) -> tuple[list[Layer], tuple[int, ...]]:
-        """``Affine -> [normalisation] -> activation -> [Dropout]`` per hidden layer, then Affine."""
+        """``Affine -> [normalisation] -> activation -> [Dropout]`` per hidden layer; Affine."""
         norm = _normalization(config)
         layers: list[Layer] = []
         for units in config["hidden_size_list"]:

@@ -29,7 +29,7 @@ from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
 from ..functions import softmax
 from ..layers import ACTIVATIONS, Affine, Layer
 from ..numgrad import two_layer_numerical_gradient
-from ._network import check_dtype_name
+from ._layout import check_dtype_name
 from ._sequential import Sequential
 
 __all__ = ["TwoLayerNet"]
@@ -88,7 +88,9 @@ class TwoLayerNet(Sequential):
 
     @classmethod
     def _checked_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        sizes = {k: positive_int(config.get(k), k) for k in ("input_size", "hidden_size", "output_size")}
+        sizes = {
+            k: positive_int(config.get(k), k) for k in ("input_size", "hidden_size", "output_size")
+        }
         activation = one_of(config.get("activation"), "activation", tuple(ACTIVATIONS))
         dtype = check_dtype_name(config.get("dtype"))
         return {"class": "TwoLayerNet", **sizes, "activation": activation, "dtype": dtype}

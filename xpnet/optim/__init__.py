@@ -42,8 +42,7 @@ array([0., 1.])
 (-6.4004, 1.4022)
 """
 
-from ._base import Optimizer, Spec
-from ._base import Ops
+from ._base import Ops, Optimizer, Spec
 from ._rules import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, from_config, get
 from .schedules import CosineDecay, FunctionSchedule, Schedule, StepDecay
 

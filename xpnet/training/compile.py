@@ -166,9 +166,13 @@ class Engine:
             fn = _cached(named("correct"), lambda: compiler.function(correct, self.device))
             self._correct = self._timed(fn, shape_of=2)
         if compiler.loop is not None:
-            self.loop = self._timed(_cached(named("loop"), lambda: compiler.loop(body, self.device)))
+            self.loop = self._timed(
+                _cached(named("loop"), lambda: compiler.loop(body, self.device))
+            )
         else:
-            self.step = self._timed(_cached(named("step"), lambda: compiler.step(body, self.device)))
+            self.step = self._timed(
+                _cached(named("step"), lambda: compiler.step(body, self.device))
+            )
 
     def _timed(self, fn: Any, shape_of: int | None = None) -> Any:
         """`fn`, adding the duration of its first call for each shape of argument `shape_of`."""

@@ -142,9 +142,7 @@ class TrainConfig:
     @staticmethod
     def defaults() -> dict[str, Any]:
         """Every setting's default, by name (what the command line and sweeps start from)."""
-        return {
-            f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "given"
-        }
+        return {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name != "given"}
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with `changes`, which count as given (see :attr:`given`)."""

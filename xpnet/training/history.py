@@ -33,6 +33,10 @@ class History:
         Wall-clock training time, evaluations included, over all sessions.
     compile_seconds : float
         The part of this session's `seconds` spent compiling (``train(compile=...)``).
+    config : dict
+        The settings the run used (:meth:`TrainConfig.to_dict`, with the
+        optimizer's own settings), a resumed run's as taken from its
+        checkpoint; not saved with the history.
 
     Examples
     --------
@@ -47,6 +51,7 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
     compile_seconds: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         """A one-line summary (the lists may hold 10,000 losses)."""
@@ -98,7 +103,9 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         """The history as a JSON-able dict (the ``history`` of ``xpnet train --json``)."""
-        return asdict(self)
+        data = asdict(self)
+        del data["config"]  # settings, not measurements: a summary has them beside
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:

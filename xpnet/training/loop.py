@@ -139,8 +139,7 @@ def _prepare(
     n = data[0].shape[0]
     if config.batch_size > n:
         raise XpnetValueError(
-            f"`batch_size` must be at most the {n} training samples. "
-            f"Received: {config.batch_size}."
+            f"`batch_size` must be at most the {n} training samples. Received: {config.batch_size}."
         )
     run = Run(net, optimizer, config, data, test, validation, callbacks)
     for callback in callbacks:

@@ -57,7 +57,9 @@ def reconcile(
         else:
             changes[name] = theirs
     if refused:
-        raise CheckpointError(f"{where}: cannot resume with different settings ({', '.join(refused)}).")
+        raise CheckpointError(
+            f"{where}: cannot resume with different settings ({', '.join(refused)})."
+        )
     fraction = saved.get("validation")
     if "validation" not in given and config.validation is None and isinstance(fraction, float):
         changes["validation"] = fraction
@@ -65,7 +67,9 @@ def reconcile(
     if not changes:
         return config
     shown = ", ".join(
-        f"{k}={_describe(v)}" for k, v in changes.items() if not (k == "lr" and "optimizer" in changes)
+        f"{k}={_describe(v)}"
+        for k, v in changes.items()
+        if not (k == "lr" and "optimizer" in changes)
     )
     warnings.warn(
         f"{where}: resuming with the checkpoint's {shown} (not given here).",
@@ -98,5 +102,7 @@ def _describe(value: Any) -> str:
     config = getattr(value, "get_config", None)
     if callable(config):
         described = config()
-        return str(described.get("class", described)) if isinstance(described, dict) else repr(value)
+        return (
+            str(described.get("class", described)) if isinstance(described, dict) else repr(value)
+        )
     return repr(value)

@@ -121,6 +121,11 @@ class Run:
         from tqdm.auto import tqdm
 
         iters, verbose = self.config.iters, self.config.verbose
+        self.progress.history.config = {
+            **self.config.to_dict(),
+            "optimizer": self.optimizer.get_config(),
+            "seed": self.sampler.seed,
+        }
         done = min(self.progress.iteration, iters)
         bar = tqdm(total=iters, initial=done, disable=verbose != 1, unit="it")
         clock = time.perf_counter()
