@@ -16,6 +16,7 @@ from helpers import assert_array, assert_close
 import xpnet
 from xpnet.backend import dtype_name, float64_available, index_dtype, to_numpy
 from xpnet.layers import BatchNormalization, Dropout, dropout_mask
+from xpnet.optim import Adam
 from xpnet.nets import MultiLayerNet, MultiLayerNetExtend
 from xpnet.random import advance_key, key_uniform, new_key
 
@@ -332,6 +333,41 @@ def test_book_parameter_names_and_buffers(backend, dtype) -> None:
     assert_array(net.buffers["dropout_key"], backend=backend, dtype=backend.xp.int32, shape=(2,))
     assert_close(net.params["gamma1"], np.ones(100), backend=backend, dtype=dtype, rtol=0)
     assert_close(net.buffers["running_var2"], np.ones(50), backend=backend, dtype=dtype, rtol=0)
+
+
+def test_eager_training_in_place_gives_the_pure_steps_numbers(backend) -> None:
+    """Updating in place (NumPy, CuPy, PyTorch) changes no number: every array is its own.
+
+    A network whose batch-norm scale and running variance were one array (both
+    start at ones) trained differently in place; this compares an eager run
+    with the same run stepped purely by hand, batch by batch.
+    """
+    from xpnet.random import BatchSampler
+    from xpnet.training import make_step
+
+    def network():
+        return MultiLayerNetExtend(8, [6, 5], 3, use_batchnorm=True, use_dropout=True,
+                                   dropout_ration=0.3, seed=3)  # fmt: skip
+
+    net = network()
+    arrays = [*net.params.values(), *net.buffers.values()]
+    assert len({id(a) for a in arrays}) == len(arrays)  # no array serves twice
+    rng = np.random.default_rng(0)
+    x = xpnet.asarray(rng.normal(size=(40, 8)), dtype="float32")
+    t = xpnet.asarray(rng.integers(0, 3, 40), dtype=index_dtype(backend.xp, backend.device))
+    xpnet.train(net, (x, t), iters=12, batch_size=10, optimizer="adam", lr=0.05, seed=5,
+                verbose=0, compile=False)  # fmt: skip
+    ref, optimizer = network(), Adam(lr=0.05)
+    step, state = make_step(ref, optimizer), optimizer.init(ref.params)
+    params, buffers = ref.params, ref.buffers
+    batches = BatchSampler(40, 10, seed=5).indices(0, 12, backend=backend)
+    for i in range(12):
+        index = batches[i, ...]
+        xb, tb = backend.xp.take(x, index, axis=0), backend.xp.take(t, index, axis=0)
+        params, buffers, state, _ = step(params, buffers, state, xb, tb)
+    for name, value in {**params, **buffers}.items():
+        mine = net.params.get(name, net.buffers.get(name))
+        np.testing.assert_array_equal(to_numpy(mine), to_numpy(value), err_msg=name)
 
 
 @pytest.mark.parametrize(

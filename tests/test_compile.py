@@ -19,7 +19,7 @@ from helpers import read_state_file
 import xpnet
 from xpnet.backend import compiler_backends, index_dtype, to_numpy
 from xpnet.optim import SGD
-from xpnet.training import loop
+from xpnet.training import run as run_module
 from xpnet.training.compile import choose_compiler
 
 #: The settings every compiled test uses (one compilation per session on torch).
@@ -161,7 +161,7 @@ def test_interrupted_compiled_run_resumes_exactly(backend, compiler, tmp_path, m
     expected_net = network()
     expected = xpnet.train(expected_net, data, data, **settings)
 
-    record = loop._Run.record_losses
+    record = run_module.Run.record_losses
 
     def press_ctrl_c_at_400(run, losses):
         record(run, losses)
@@ -169,8 +169,8 @@ def test_interrupted_compiled_run_resumes_exactly(backend, compiler, tmp_path, m
             run.pressed = True
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(loop._Run, "pressed", False, raising=False)
-    monkeypatch.setattr(loop._Run, "record_losses", press_ctrl_c_at_400)
+    monkeypatch.setattr(run_module.Run, "pressed", False, raising=False)
+    monkeypatch.setattr(run_module.Run, "record_losses", press_ctrl_c_at_400)
     path = tmp_path / "state.npz"
     with pytest.raises(KeyboardInterrupt):
         xpnet.train(network(), data, data, checkpoint=path, **settings)

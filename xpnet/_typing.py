@@ -31,7 +31,8 @@ class Trainable(Protocol):
     dropout key): an empty dict for most networks.
     """
 
-    #: Names to parameter arrays; training replaces the dict after every step.
+    #: Names to parameter arrays; training replaces the dict after every step (and,
+    #: eagerly on NumPy, CuPy and PyTorch, updates the arrays in place).
     params: Params
     #: Names to non-trainable arrays; training replaces the dict after every step.
     buffers: dict[str, Array]

@@ -58,11 +58,14 @@ class _Normalization(Layer):
         backend: Backend,
         dtype: Any,
     ) -> tuple[Params, dict[str, Array]]:
-        xp, n = backend.xp, math.prod(in_shape)
-        ones = xp.ones(n, dtype=dtype, device=backend.device)
-        params = {"gamma": ones, "beta": xp.zeros(n, dtype=dtype, device=backend.device)}
+        xp, n, where = backend.xp, math.prod(in_shape), backend.device
+        # Every array its own: eager training updates parameters in place.
+        params = {
+            "gamma": xp.ones(n, dtype=dtype, device=where),
+            "beta": xp.zeros(n, dtype=dtype, device=where),
+        }
         buffers = {
-            name: ones if name.endswith("var") else xp.zeros(n, dtype=dtype, device=backend.device)
+            name: (xp.ones if name.endswith("var") else xp.zeros)(n, dtype=dtype, device=where)
             for name in self.buffer_names
         }
         return params, buffers

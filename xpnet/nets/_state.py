@@ -268,10 +268,14 @@ class Saved:
         return {**self.params, **self.buffers}
 
     def set_state_arrays(self, arrays: dict[str, Any]) -> None:
-        """Take host arrays (checked against :meth:`state_spec`) as parameters and buffers."""
+        """Copies of host arrays (checked against :meth:`state_spec`) as parameters and buffers.
+
+        Copies: eager training updates a network's arrays in place, which
+        must not reach the arrays given here.
+        """
         spec = self.state_spec(self.get_config())
         values = {
-            name: asarray(arrays[name], dtype=dtype, backend=self.backend)
+            name: asarray(np.array(to_numpy(arrays[name])), dtype=dtype, backend=self.backend)
             for name, (_, dtype) in spec.items()
         }
         self.params = {name: values[name] for name in self._param_names}
