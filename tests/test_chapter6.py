@@ -16,8 +16,8 @@ from helpers import assert_array, assert_close
 import xpnet
 from xpnet.backend import dtype_name, float64_available, index_dtype, to_numpy
 from xpnet.layers import BatchNormalization, Dropout, dropout_mask
-from xpnet.optim import Adam
 from xpnet.nets import MultiLayerNet, MultiLayerNetExtend
+from xpnet.optim import Adam
 from xpnet.random import advance_key, key_uniform, new_key
 
 

@@ -13,7 +13,10 @@ One file a family: :mod:`~xpnet.layers.affine` (Affine),
 
 Layers never modify their inputs or the upstream gradient (the book's
 ``Relu.backward`` writes zeros into ``dout``), and use only standard array
-API operations, so they run on every backend.
+API operations, so they run on every backend. What a family module lists in
+its ``__all__`` is exported here, and every layer class registers itself
+(:data:`LAYERS`; activations in :data:`ACTIVATIONS`, normalisations in
+:data:`NORMALIZATIONS`): a new layer is a class in one file.
 
 Examples
 --------
@@ -25,31 +28,14 @@ array([3., 3.])
 ((4, 3), (3, 2), [4.0, 4.0])
 """
 
-from ._base import ACTIVATIONS, LAYERS, NORMALIZATIONS, Context, Layer, Shape
-from ._init import INIT_NAMES, check_weight_init, weight_scale
-from .activations import Relu, Sigmoid
-from .affine import Affine
-from .dropout import Dropout, dropout_mask
-from .loss import SoftmaxWithLoss, softmax_loss, softmax_loss_backward
-from .normalization import BatchNormalization
+from . import _base, _init, activations, affine, dropout, loss, normalization
+from ._base import *  # noqa: F403
+from ._init import *  # noqa: F403
+from .activations import *  # noqa: F403
+from .affine import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .normalization import *  # noqa: F403
 
-__all__ = [
-    "ACTIVATIONS",
-    "INIT_NAMES",
-    "LAYERS",
-    "NORMALIZATIONS",
-    "Affine",
-    "BatchNormalization",
-    "Context",
-    "Dropout",
-    "Layer",
-    "Relu",
-    "Shape",
-    "Sigmoid",
-    "SoftmaxWithLoss",
-    "check_weight_init",
-    "dropout_mask",
-    "softmax_loss",
-    "softmax_loss_backward",
-    "weight_scale",
-]
+_FAMILIES = (_base, _init, activations, affine, dropout, loss, normalization)
+__all__ = sorted({name for module in _FAMILIES for name in module.__all__})

@@ -39,7 +39,7 @@ Shape = tuple[int, ...]
 #: Every layer class by name.
 LAYERS: dict[str, type[Layer]] = {}
 #: Activation layers by the name networks and the command line take ("sigmoid", "relu").
-ACTIVATIONS: dict[str, type[Layer]] = {}
+ACTIVATIONS: dict[str, type[Any]] = {}
 #: Normalisation layers by name ("batch", "layer").
 NORMALIZATIONS: dict[str, type[Layer]] = {}
 

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Namespace, Params
@@ -24,9 +25,8 @@ __all__ = ["ACTIVATIONS", "Relu", "Sigmoid"]
 class Activation(Layer):
     """An elementwise function: no parameters; :meth:`change` serves numerical gradients."""
 
-    @staticmethod
-    def function(x: Array, *, xp: Namespace) -> Array:
-        raise NotImplementedError
+    #: The function itself, ``f(x, /, *, xp=None)`` (:mod:`xpnet.functions`).
+    function: Callable[..., Array]
 
     def change(self, xp: Namespace, a: Array, z: Array, v: Array) -> Array:
         """``f(a + v) - f(a)``, given ``z = f(a)``: how the output moves when its input does."""

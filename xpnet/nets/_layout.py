@@ -57,7 +57,7 @@ class Slot:
 
 def layout(layers: list[Layer], input_shape: tuple[int, ...]) -> tuple[list[Slot], tuple[int, ...]]:
     """Each layer built for its input shape and named; the network's output shape."""
-    slots, shape, number, seen = [], input_shape, 0, set()
+    slots, shape, number, seen = [], input_shape, 0, set[str]()
     for layer in layers:
         number += layer.numbered
         names = []

@@ -21,7 +21,7 @@ empty for most networks.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 from .._typing import Array, Namespace, Params
 from .._validation import check_xt, finite_float, one_of
@@ -60,7 +60,7 @@ class Network(Saved):
     #: The parameters' names; the decayed ones and each one's own axes (for stacked sums).
     _param_names: tuple[str, ...] = ()
     _decayed: tuple[str, ...] = ()
-    _axes: ClassVar[dict[str, tuple[int, ...]]] = {}
+    _axes: dict[str, tuple[int, ...]]
 
     @property
     def input_size(self) -> int:

@@ -252,6 +252,7 @@ class Sequential(Network):
         h: float,
         *,
         batched: bool = True,
+        **options: Any,
     ) -> Params:
         """Central differences of :meth:`_loss_at`; batched: a chunk of perturbations per call.
 

@@ -177,6 +177,7 @@ class TwoLayerNet(Sequential):
         h: float,
         *,
         method: str = "structured",
+        **options: Any,
     ) -> Params:
         if method == "loop":
             return super()._numerical(params, buffers, x, t, h, batched=False)

@@ -2,7 +2,9 @@
 
 The book's chapter-6 rules — :class:`SGD`, :class:`Momentum`,
 :class:`Nesterov`, :class:`AdaGrad`, :class:`RMSprop`, :class:`Adam` — with
-its names and keywords, so its scripts run unchanged. Every optimizer has two
+its names and keywords, so its scripts run unchanged. Every rule registers
+itself by name in :data:`OPTIMIZERS` (what ``train(optimizer="adam")`` and
+``xpnet train --optimizer`` take). Every optimizer has two
 faces:
 
 * the book's: ``optimizer.update(params, grads)`` replaces the entries of the
@@ -42,25 +44,10 @@ array([0., 1.])
 (-6.4004, 1.4022)
 """
 
-from ._base import Ops, Optimizer, Spec
-from ._rules import OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, from_config, get
-from .schedules import CosineDecay, FunctionSchedule, Schedule, StepDecay
+from . import _base, _rules, schedules
+from ._base import *  # noqa: F403
+from ._rules import *  # noqa: F403
+from .schedules import *  # noqa: F403
 
-__all__ = [
-    "OPTIMIZERS",
-    "SGD",
-    "AdaGrad",
-    "Adam",
-    "CosineDecay",
-    "FunctionSchedule",
-    "Momentum",
-    "Nesterov",
-    "Ops",
-    "Optimizer",
-    "RMSprop",
-    "Schedule",
-    "Spec",
-    "StepDecay",
-    "from_config",
-    "get",
-]
+# What each module lists in its __all__ is public here: a new rule is a class in _rules.py.
+__all__ = sorted({name for module in (_base, _rules, schedules) for name in module.__all__})

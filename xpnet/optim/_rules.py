@@ -203,7 +203,7 @@ def get(optimizer: Any, lr: Any = None) -> Optimizer:
 
 
 #: Schedules that can be rebuilt from their settings (``get_config()``).
-SCHEDULES = {"StepDecay": StepDecay, "CosineDecay": CosineDecay}
+SCHEDULES: dict[str, Any] = {"StepDecay": StepDecay, "CosineDecay": CosineDecay}
 
 
 def from_config(config: Any) -> Optimizer:
