@@ -39,7 +39,7 @@ from .functions import (
     step_function,
 )
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
-from .nets import MultiLayerNet, MultiLayerNetExtend, SimpleNet, TwoLayerNet
+from .nets import MultiLayerNet, MultiLayerNetExtend, Sequential, SimpleNet, TwoLayerNet
 from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .training import EarlyStopping, History, TrainConfig, train
 
@@ -56,6 +56,7 @@ __all__ = [
     "MultiLayerNetExtend",
     "Nesterov",
     "RMSprop",
+    "Sequential",
     "SimpleNet",
     "TrainConfig",
     "TwoLayerNet",
