@@ -39,6 +39,7 @@ from .functions import (
     step_function,
 )
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
+from .layers import LayerNorm
 from .nets import MultiLayerNet, MultiLayerNetExtend, Sequential, SimpleNet, TwoLayerNet
 from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .training import EarlyStopping, History, TrainConfig, train
@@ -51,6 +52,7 @@ __all__ = [
     "Backend",
     "EarlyStopping",
     "History",
+    "LayerNorm",
     "Momentum",
     "MultiLayerNet",
     "MultiLayerNetExtend",

@@ -1,8 +1,8 @@
-"""Normalisation layers: BatchNormalization (the book's).
+"""Normalisation layers: BatchNormalization (the book's) and LayerNorm.
 
 Each computes ``gamma * (x - mu) / sqrt(var + eps) + beta``; they differ in
 what ``mu`` and ``var`` are taken over. Each registers a name in
-:data:`~xpnet.layers.NORMALIZATIONS` ("batch"), which
+:data:`~xpnet.layers.NORMALIZATIONS` ("batch", "layer"), which
 ``MultiLayerNetExtend(normalization=...)`` and ``xpnet train --normalization``
 take.
 
@@ -23,11 +23,11 @@ import math
 from typing import Any
 
 from .._typing import Array, Namespace, Params
-from .._validation import bounded_float
+from .._validation import bounded_float, positive_float
 from ..backend import Backend, device, namespace
 from ._base import Context, Layer, Shape, vector
 
-__all__ = ["BN_EPS", "BatchNormalization"]
+__all__ = ["BN_EPS", "BatchNormalization", "LayerNorm"]
 
 #: The book's guard in batch normalisation's square root (``10e-7``).
 BN_EPS = 1e-6
@@ -191,3 +191,66 @@ class BatchNormalization(_Normalization):
         dxc = dxc + (2.0 / n) * xc * dvar
         dmu = xp.sum(dxc, axis=-2, keepdims=True)
         return self._unflat(xp, dxc - dmu / n, cache["input_shape"]), grads
+
+
+class LayerNorm(_Normalization):
+    """Layer normalisation (Ba, Kiros and Hinton, 2016): each sample over its own features.
+
+    ``gamma * (x - mu) / sqrt(var + eps) + beta`` with ``mu`` and ``var`` the
+    mean and (biased) variance of one sample's D features: the same in
+    training and test mode, no running statistics, any batch size.
+
+    Parameters
+    ----------
+    gamma, beta : arrays of shape (D,), optional
+        Scale and shift (``gammaN``, ``betaN`` inside a network).
+    eps : float
+        Added to the variance (1e-5, as PyTorch's ``nn.LayerNorm``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ln = LayerNorm(np.ones(3), np.zeros(3))
+    >>> ln.forward(np.array([[1.0, 2.0, 3.0]])).round(3)
+    array([[-1.225,  0.   ,  1.225]])
+    """
+
+    normalization_name = "layer"
+
+    def __init__(
+        self, gamma: Array = None, beta: Array = None, *, eps: float = 1e-5, xp: Any = None
+    ) -> None:
+        super().__init__(gamma, beta, xp=xp)
+        self.eps = positive_float(eps, "eps")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"eps": self.eps}
+
+    def pure_forward(
+        self, params: Params, buffers: dict[str, Array], x: Array, ctx: Context
+    ) -> tuple[Array, dict[str, Any], dict[str, Array]]:
+        xp = ctx.xp
+        flat = self._flat(xp, x)
+        shape = None if flat is x else tuple(x.shape)
+        xc = flat - xp.mean(flat, axis=-1, keepdims=True)
+        std = xp.sqrt(xp.mean(xc * xc, axis=-1, keepdims=True) + self.eps)
+        xn = xc / std
+        out = vector(params["gamma"]) * xn + vector(params["beta"])
+        return self._unflat(xp, out, shape), {"xn": xn, "std": std, "input_shape": shape}, buffers
+
+    def pure_backward(
+        self,
+        params: Params,
+        cache: dict[str, Any],
+        dout: Array,
+        ctx: Context,
+        input_grad: bool = True,
+    ) -> tuple[Array | None, Params]:
+        """Per sample ``dx = (dxn - mean(dxn) - xn mean(dxn xn)) / std``, ``dxn = gamma dout``."""
+        xp, xn = ctx.xp, cache["xn"]
+        dout = self._flat(xp, dout)
+        grads = {"gamma": xp.sum(xn * dout, axis=-2), "beta": xp.sum(dout, axis=-2)}
+        dxn = params["gamma"] * dout
+        centred = dxn - xp.mean(dxn, axis=-1, keepdims=True)
+        dx = (centred - xn * xp.mean(dxn * xn, axis=-1, keepdims=True)) / cache["std"]
+        return self._unflat(xp, dx, cache["input_shape"]), grads
