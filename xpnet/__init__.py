@@ -41,7 +41,7 @@ from .functions import (
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .layers import LayerNorm
 from .nets import MultiLayerNet, MultiLayerNetExtend, Sequential, SimpleNet, TwoLayerNet
-from .optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .optim import SGD, AdaGrad, Adam, AdamW, Momentum, Nesterov, RMSprop
 from .training import EarlyStopping, History, TrainConfig, train
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "SGD",
     "AdaGrad",
     "Adam",
+    "AdamW",
     "Backend",
     "EarlyStopping",
     "History",

@@ -16,6 +16,7 @@ __all__ = [
     "SGD",
     "AdaGrad",
     "Adam",
+    "AdamW",
     "Momentum",
     "Nesterov",
     "RMSprop",
@@ -172,6 +173,58 @@ class Adam(SGD):
 
     def settings(self) -> dict[str, Any]:
         return {"beta1": self.beta1, "beta2": self.beta2}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
+
+    Each step first shrinks the weights, ``W <- W - lr * weight_decay * W``,
+    then takes the book's Adam step; the decay is not part of the gradient,
+    so Adam's scaling does not weaken it for parameters with large
+    gradients (as it weakens L2 decay added to the loss). As the L2 decay of
+    networks, it applies to weights, parameters of two or more dimensions
+    (``W`` of Affine and Convolution), not to biases or normalisation scales.
+
+    Parameters
+    ----------
+    lr : float, Schedule or callable
+    beta1, beta2 : float
+        As :class:`Adam`.
+    weight_decay : float
+        The decoupled decay rate, >= 0 (0 is Adam).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = AdamW(lr=0.1, weight_decay=0.5)
+    >>> params = {"W": np.ones((1, 2)), "b": np.ones(2)}
+    >>> new, _ = opt.apply(params, {"W": np.zeros((1, 2)), "b": np.zeros(2)}, opt.init(params))
+    >>> new["W"], new["b"]  # no gradient: only the weights shrink, by lr * weight_decay
+    (array([[0.95, 0.95]]), array([1., 1.]))
+    """
+
+    name = "adamw"
+
+    def __init__(
+        self, lr: Any = 0.001, beta1: float = 0.9, beta2: float = 0.999, weight_decay: float = 0.01
+    ) -> None:
+        super().__init__(lr, beta1, beta2)
+        self.weight_decay = bounded_float(weight_decay, "weight_decay", 0.0, float("inf"))
+
+    def rate(self, state: dict[str, Array], like: Array) -> Any:
+        """The learning rate itself (for the decay), and Adam's corrected one."""
+        return Optimizer.rate(self, state, like), super().rate(state, like)
+
+    def rule(
+        self, param: Array, grad: Array, slots: dict[str, Array], lr: Any, ops: Ops
+    ) -> tuple[Array, dict[str, Array]]:
+        rate, corrected = lr
+        if param.ndim >= 2 and self.weight_decay:
+            param = ops.sub(param, (rate * self.weight_decay) * param)
+        return super().rule(param, grad, slots, corrected, ops)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "weight_decay": self.weight_decay}
 
 
 def get(optimizer: Any, lr: Any = None) -> Optimizer:
