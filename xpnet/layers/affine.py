@@ -108,7 +108,8 @@ class Affine(Layer):
     ) -> tuple[Array, dict[str, Any], dict[str, Array]]:
         flat = self._flat(ctx.xp, x)
         out = flat @ params["W"] + vector(params["b"])
-        return out, {"x": flat, "original_x_shape": tuple(x.shape)}, buffers
+        shape = None if flat is x else tuple(x.shape)
+        return out, {"x": flat, "original_x_shape": shape}, buffers
 
     def pure_backward(
         self,
@@ -123,9 +124,9 @@ class Affine(Layer):
         The first layer of a network has no use for ``dx``, the largest of
         the three products; ``input_grad=False`` skips it.
         """
-        xp = ctx.xp
-        grads = {"W": xp.matrix_transpose(cache["x"]) @ dout, "b": xp.sum(dout, axis=0)}
+        xp, shape = ctx.xp, cache["original_x_shape"]
+        grads = {"W": cache["x"].T @ dout, "b": xp.sum(dout, axis=0)}  # 2-D: .T is standard
         if not input_grad:
             return None, grads
-        dx = dout @ xp.matrix_transpose(params["W"])
-        return xp.reshape(dx, cache["original_x_shape"]), grads
+        dx = dout @ params["W"].T
+        return dx if shape is None else xp.reshape(dx, shape), grads

@@ -199,7 +199,7 @@ class Network(Saved):
         xp = self.backend.xp
         scores, caches, new_buffers = self._forward(p, b, x, train=True, advance=advance)
         loss, cache = softmax_loss(xp, scores, t)
-        grads = self._backward(p, caches, softmax_loss_backward(cache))
+        grads = self._backward(p, caches, softmax_loss_backward(cache, xp=xp))
         for decay in (self.weight_decay_lambda, weight_decay):  # the network's, then the run's
             if decay:
                 loss = self._with_penalty(xp, loss, p, decay)
