@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "datasets": {"_typing", "_validation", "_io", "errors", "backend"},
     "training": {
-        "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
+        "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "optim", "nets",
     },
     "sweep": {
         "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "nets",

@@ -345,6 +345,9 @@ def test_eager_training_in_place_gives_the_pure_steps_numbers(backend) -> None:
     from xpnet.random import BatchSampler
     from xpnet.training import make_step
 
+    if not backend.library.in_place:
+        pytest.skip(f"{backend.name} arrays are not updated in place: nothing to compare")
+
     def network():
         return MultiLayerNetExtend(8, [6, 5], 3, use_batchnorm=True, use_dropout=True,
                                    dropout_ration=0.3, seed=3)  # fmt: skip

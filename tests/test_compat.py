@@ -71,8 +71,7 @@ def test_checkpoints_of_0_2_resume_to_the_uninterrupted_end(backend, name, tmp_p
         warnings.simplefilter("error")
         history = xpnet.train(
             net, on_backend(backend, train), on_backend(backend, test), iters=MAKE.ITERS,
-            verbose=0, checkpoint=ckpt, resume=True, early_stopping=stopper, compile=False,
-            **settings,
+            verbose=0, checkpoint=ckpt, resume=True, early_stopping=stopper, **settings,
         )  # fmt: skip
     with np.load(FIXTURES / f"{name}_expected.npz") as expected:
         ends = {key: expected[key] for key in expected.files}

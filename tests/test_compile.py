@@ -19,6 +19,7 @@ from helpers import read_state_file
 import xpnet
 from xpnet.backend import compiler_backends, index_dtype, to_numpy
 from xpnet.optim import SGD
+from xpnet.training import compile as compile_module
 from xpnet.training import run as run_module
 from xpnet.training.compile import choose_compiler
 
@@ -207,11 +208,17 @@ def test_jax_compiles_one_loop_per_run(backend, compiler, caplog) -> None:
     import jax
 
     data = blobs(backend)
+    compile_module._compiled.clear()  # compiled functions kept from earlier tests
     with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
         xpnet.train(network(), data, data, iters=1000, eval_every=77, compile=True, **RUN)
     compiled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
     assert len([m for m in compiled if m.startswith("Compiling jit(run)")]) == 1, compiled
     assert len(compiled) <= 3, compiled  # and the accuracy, once: train and test sets alike
+    caplog.clear()
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        xpnet.train(network(), data, data, iters=300, eval_every=77, compile=True, **RUN)
+    again = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
+    assert again == []  # a second run of the same shapes compiles nothing
 
 
 # --- the chapter's job -----------------------------------------------------------------

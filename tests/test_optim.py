@@ -247,7 +247,7 @@ def test_configs_name_everything() -> None:
         (lambda: StepDecay(0.1, 0), ValueError, "`step_size` must be positive"),
         (lambda: StepDecay(0.1, 5, gamma=0.0), ValueError, r"`gamma` must be in \(0, 1\]"),
         (lambda: CosineDecay(0.1, 5, alpha=2.0), ValueError, r"`alpha` must be in \[0, 1\]"),
-        (lambda: get("adamw"), ValueError, "`optimizer` must be one of 'sgd', 'momentum'"),
+        (lambda: get("lion"), ValueError, "`optimizer` must be one of 'sgd', 'momentum'"),
         (lambda: get(Adam(), lr=0.1), TypeError, "`lr` applies to an optimizer given by name"),
         (lambda: get(3), TypeError, "`optimizer` must be a name"),
     ],

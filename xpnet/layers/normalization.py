@@ -25,6 +25,7 @@ from typing import Any
 from .._typing import Array, Namespace, Params
 from .._validation import bounded_float, positive_float
 from ..backend import Backend, device, namespace
+from ..errors import XpnetValueError
 from ._base import Context, Layer, Shape, vector
 
 __all__ = ["BN_EPS", "BatchNormalization", "LayerNorm"]
@@ -158,6 +159,13 @@ class BatchNormalization(_Normalization):
         if not ctx.train:
             xn = (flat - buffers["running_mean"]) / xp.sqrt(buffers["running_var"] + BN_EPS)
             return self._unflat(xp, gamma * xn + beta, shape), {}, buffers
+        if flat.shape[-2] < 2:  # shapes are static: this holds under a compiler too
+            raise XpnetValueError(
+                "BatchNormalization needs more than one sample per batch when training: one "
+                "sample's statistics normalise it to 0, and the network stops learning. "
+                f"Received: a batch of {flat.shape[-2]}. Use batches of 2 or more, or LayerNorm "
+                "(normalization='layer')."
+            )
         mu = xp.mean(flat, axis=-2, keepdims=True)
         xc = flat - mu
         var = xp.mean(xc * xc, axis=-2, keepdims=True)

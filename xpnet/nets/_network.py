@@ -98,9 +98,10 @@ class Network(Saved):
         x = self._cast(x)
         first = next(iter(self.params.values()))
         xp = namespace(x, first) if t is None else namespace(x, t, first)
-        check_xt(
-            xp, x, t, input_size=self.input_size, output_size=self.output_size, dtype=self.dtype
-        )
+        check_xt(  # NaN or infinity in x is refused here, at the door, not per batch
+            xp, x, t, input_size=self.input_size, output_size=self.output_size,
+            dtype=self.dtype, finite=True,
+        )  # fmt: skip
         return xp, self._shaped(x)
 
     def _ready(self, x: Array, t: Array, check_input: bool) -> Array:

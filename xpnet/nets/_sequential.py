@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .._typing import Array, Params
@@ -188,6 +189,10 @@ class Sequential(Network):
         if self._random:
             seed_of_key = int(rng.integers(2**31 - 1, (1,), backend="numpy")[0])
             self.buffers[KEY] = new_key(seed_of_key, backend=b)
+
+    def activation_sizes(self) -> list[int]:
+        """Elements of each layer's output for one sample (what a pass keeps per sample)."""
+        return [math.prod(slot.layer.output_shape(slot.in_shape)) for slot in self._slots]
 
     def get_config(self) -> dict[str, Any]:
         """What rebuilds this network's shape (not its weights), JSON-able."""

@@ -40,6 +40,7 @@ from .._typing import Array, Trainable
 from ..backend import Backend, compiler_backends, native
 from ..errors import XpnetValueError
 from ..optim import FunctionSchedule
+from .memory import evaluation_rows
 from .step import make_step
 
 __all__ = ["Engine", "State", "choose_compiler"]
@@ -137,7 +138,7 @@ class Engine:
     def __init__(
         self, net: Trainable, optimizer: Any, grad: str, compiler: Any, weight_decay: float = 0.0
     ) -> None:
-        self.compiler, self.device = compiler, net.backend.device
+        self.compiler, self.device, self.net = compiler, net.backend.device, net
         in_place = compiler is None and net.backend.library.in_place
         step = make_step(net, optimizer, grad, weight_decay=weight_decay, in_place=in_place)
         xp = net.backend.xp
@@ -200,5 +201,18 @@ class Engine:
         return state if self.compiler is None else self.compiler.own(state, self.device)
 
     def accuracy(self, params: Any, buffers: Any, x: Array, t: Array) -> float:
-        """The fraction of (x, t) classified correctly, without checking the data again."""
-        return int(self._correct(params, buffers, x, t)) / x.shape[0]
+        """The fraction of (x, t) classified correctly, without checking the data again.
+
+        In chunks of :func:`~xpnet.training.memory.evaluation_rows` samples
+        (all of them for the chapter's networks), counted on the device and
+        read back once.
+        """
+        n = x.shape[0]
+        rows = evaluation_rows(self.net, n)
+        if rows >= n:
+            return int(self._correct(params, buffers, x, t)) / n
+        hits: Any = 0
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            hits = hits + self._correct(params, buffers, x[start:stop, ...], t[start:stop, ...])
+        return int(hits) / n

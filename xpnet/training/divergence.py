@@ -52,8 +52,21 @@ CHANCE_MIN_ITERS = 300
 _PACKAGE = str(Path(__file__).parents[1])
 
 
-def lr_hint(lr: Any) -> str:
-    """Which way to turn the learning rate, in words."""
+def lr_hint(lr: Any, weight_decay: float = 0.0) -> str:
+    """Which setting to turn, and which way, in words: the weight decay or the learning rate.
+
+    L2 decay alone multiplies the weights by ``1 - lr * weight_decay`` at
+    every step (and its term can overflow the loss at once): a product near
+    1 or above is the cause whatever the learning rate.
+    """
+    rate = lr if isinstance(lr, float) and math.isfinite(lr) else None
+    if weight_decay and (weight_decay * (rate or 1.0) >= 0.5 or not math.isfinite(weight_decay)):
+        limit = f" (at lr={rate:g}, at most {0.1 / rate:g})" if rate else ""
+        return (
+            f"the weight decay {weight_decay:g} is probably too large: each step scales the "
+            f"weights by 1 - lr * weight_decay and its loss term grows as weight_decay * W**2. "
+            f"Keep lr * weight_decay well below 1{limit}."
+        )
     if isinstance(lr, float) and math.isfinite(lr):
         return (
             f"the learning rate lr={lr:g} is probably too large. "
@@ -73,8 +86,9 @@ class DivergenceMonitor:
         Raise :class:`~xpnet.errors.TrainingDivergedError` instead of warning.
     """
 
-    def __init__(self, lr: Any, fail: bool) -> None:
+    def __init__(self, lr: Any, fail: bool, weight_decay: float = 0.0) -> None:
         self.lr, self.fail, self.warned = lr, fail, False
+        self.weight_decay = weight_decay
 
     def check(
         self,
@@ -94,7 +108,7 @@ class DivergenceMonitor:
         )
         if what is None:
             return
-        message = f"Training is diverging: {what}; {lr_hint(self.lr)}"
+        message = f"Training is diverging: {what}; {lr_hint(self.lr, self.weight_decay)}"
         if self.fail:
             raise TrainingDivergedError(message)
         self.warned = True

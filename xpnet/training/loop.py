@@ -38,6 +38,7 @@ from .config import TrainConfig
 from .history import History
 from .inputs import resolve_callbacks, resolve_optimizer, split_validation
 from .lock import checkpoint_lock, refuse_existing
+from .memory import check_training_memory
 from .resume import reconcile
 from .run import Run
 
@@ -141,6 +142,8 @@ def _prepare(
         raise XpnetValueError(
             f"`batch_size` must be at most the {n} training samples. Received: {config.batch_size}."
         )
+    in_place = config.compile is not True and net.backend.library.in_place
+    check_training_memory(net, optimizer, config.batch_size, in_place)
     run = Run(net, optimizer, config, data, test, validation, callbacks)
     for callback in callbacks:
         if callable(getattr(callback, "check_metrics", None)):

@@ -55,7 +55,9 @@ class Run:
         self.engine = Engine(net, optimizer, config.grad, compiler, config.weight_decay)
         self.compiling = False  # until the first report of a compiled session
         self.progress = Progress(0, History(), optimizer.init(net.params))
-        self.monitor = DivergenceMonitor(getattr(optimizer, "lr", None), config.fail_on_divergence)
+        decay = config.weight_decay + getattr(net, "weight_decay_lambda", 0.0)
+        lr = getattr(optimizer, "lr", None)
+        self.monitor = DivergenceMonitor(lr, config.fail_on_divergence, decay)
 
     def settings(self) -> dict[str, Any]:
         """What a resumed run must share with the checkpoint: every setting shaping its numbers."""
@@ -236,7 +238,7 @@ class Run:
         first = self.progress.iteration - len(values)
         bad = [i for i, value in enumerate(values) if not math.isfinite(value)]
         if bad:
-            hint = lr_hint(getattr(self.optimizer, "lr", None))
+            hint = lr_hint(self.monitor.lr, self.monitor.weight_decay)
             raise TrainingDivergedError(
                 f"The training loss became {values[bad[0]]} at iteration {first + bad[0]}: {hint}"
             )
