@@ -51,7 +51,7 @@ from ._backends import (
     use_backend,
 )
 from ._dtypes import dtype_name, index_dtype
-from ._natives import native
+from ._natives import native, portable
 
 __all__ = [
     "BACKENDS",
@@ -75,6 +75,7 @@ __all__ = [
     "namespace",
     "native",
     "perturbation",
+    "portable",
     "read_only_reason",
     "resolve_backend",
     "resolve_dtype",

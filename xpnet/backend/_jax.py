@@ -19,6 +19,7 @@ import numpy as np
 
 from .._typing import Device, Namespace
 from ..errors import BackendError, DeviceNotAvailableError
+from ._convolutions import jax_natives
 from ._library import Compiler, Library, split_index
 
 
@@ -95,6 +96,7 @@ def _natives() -> dict[str, Any]:
     return {
         "sigmoid": jax.nn.sigmoid,
         "softmax": lambda x, axis=-1: jax.nn.softmax(x, axis=axis),
+        **jax_natives(),  # conv2d, max_pool2d and their backwards
     }
 
 

@@ -10,18 +10,46 @@ dispatching. Each library lists its natives in its registry record
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._typing import Namespace
 from ._registry import LIBRARIES
 
-__all__ = ["native", "register"]
+__all__ = ["native", "portable", "register"]
 
 #: Namespace module name -> its natives. Keyed by name, not by module, so that
 #: torch.compile traces the look-up without breaking its graph.
 _tables: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+class _Switch:
+    """Whether natives are off (inside :func:`portable`): a plain flag a tracer can read."""
+
+    off = False
+
+
+@contextlib.contextmanager
+def portable() -> Iterator[None]:
+    """Inside the block, every function takes its portable form, natives aside.
+
+    For comparing the two (the portable form is the reference) and for
+    measuring what a native gains.
+
+    Examples
+    --------
+    >>> import array_api_compat.torch as xp  # doctest: +SKIP
+    >>> with portable():  # doctest: +SKIP
+    ...     native(xp, "sigmoid") is None
+    True
+    """
+    before, _Switch.off = _Switch.off, True
+    try:
+        yield
+    finally:
+        _Switch.off = before
 
 
 def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
@@ -34,7 +62,7 @@ def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
     True
     """
     key = getattr(xp, "__name__", None)  # namespaces are modules; anything else: portable
-    if key is None:
+    if key is None or _Switch.off:
         return None
     table = _tables.get(key)
     if table is None:

@@ -11,6 +11,7 @@ import array_api_compat
 
 from .._typing import Device
 from ..errors import BackendError, DeviceNotAvailableError
+from ._convolutions import torch_natives
 from ._library import Compiler, Library
 
 #: Accelerator types listed by ``xpnet info`` when the installed torch has them.
@@ -104,6 +105,7 @@ def _natives() -> dict[str, Any]:
         "softmax": lambda x, axis=-1: torch.softmax(x, dim=axis),
         # array-api-compat's take adds three operations to wrap negative indices
         "take": lambda x, indices, axis: torch.index_select(x, axis, indices),
+        **torch_natives(),  # conv2d, max_pool2d and their backwards
     }
 
 

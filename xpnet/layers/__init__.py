@@ -2,7 +2,9 @@
 
 One file a family: :mod:`~xpnet.layers.affine` (Affine),
 :mod:`~xpnet.layers.activations` (Sigmoid, Relu),
-:mod:`~xpnet.layers.normalization` (BatchNormalization),
+:mod:`~xpnet.layers.normalization` (BatchNormalization, LayerNorm),
+:mod:`~xpnet.layers.convolution` (Convolution, im2col, col2im),
+:mod:`~xpnet.layers.pooling` (Pooling),
 :mod:`~xpnet.layers.dropout` (Dropout), :mod:`~xpnet.layers.loss`
 (SoftmaxWithLoss). The protocol is :class:`Layer` (see :mod:`xpnet.layers._base`):
 
@@ -28,14 +30,16 @@ array([3., 3.])
 ((4, 3), (3, 2), [4.0, 4.0])
 """
 
-from . import _base, _init, activations, affine, dropout, loss, normalization
+from . import _base, _init, activations, affine, convolution, dropout, loss, normalization, pooling
 from ._base import *  # noqa: F403
 from ._init import *  # noqa: F403
 from .activations import *  # noqa: F403
 from .affine import *  # noqa: F403
+from .convolution import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .pooling import *  # noqa: F403
 
-_FAMILIES = (_base, _init, activations, affine, dropout, loss, normalization)
+_FAMILIES = (_base, _init, activations, affine, convolution, dropout, loss, normalization, pooling)
 __all__ = sorted({name for module in _FAMILIES for name in module.__all__})

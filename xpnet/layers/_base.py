@@ -141,6 +141,10 @@ class Layer:
     def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         return {}
 
+    def workspace(self, in_shape: Shape) -> int:
+        """Elements a pass holds per sample besides its output (im2col's rows): memory checks."""
+        return 0
+
     def buffer_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         return {}
 

@@ -192,7 +192,10 @@ class Sequential(Network):
 
     def activation_sizes(self) -> list[int]:
         """Elements of each layer's output for one sample (what a pass keeps per sample)."""
-        return [math.prod(slot.layer.output_shape(slot.in_shape)) for slot in self._slots]
+        return [
+            math.prod(slot.layer.output_shape(slot.in_shape)) + slot.layer.workspace(slot.in_shape)
+            for slot in self._slots
+        ]
 
     def get_config(self) -> dict[str, Any]:
         """What rebuilds this network's shape (not its weights), JSON-able."""
