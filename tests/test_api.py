@@ -14,7 +14,7 @@ def test_public_names_exist_once() -> None:
 
 def test_public_surface_is_pinned() -> None:
     assert set(xpnet.__all__) == {
-        "AdaGrad", "Adam", "AdamW", "BACKENDS", "Backend", "EarlyStopping", "History", "LayerNorm", "Momentum", "MultiLayerNet", "MultiLayerNetExtend", "Nesterov", "RMSprop", "SGD", "Sequential", "SimpleNet", "TrainConfig", "TwoLayerNet", "__version__", "asarray", "check_grads", "cross_entropy_error", "datasets", "errors", "get_backend", "gradcheck", "gradient_descent", "head", "identity_function", "layers", "load_mnist", "mean_squared_error", "minibatches", "namespace", "numerical_diff", "numerical_gradient", "optim", "random", "relu", "set_backend", "sigmoid", "softmax", "step_function", "sweep", "take_rows", "testing", "to_numpy", "train", "use_backend",
+        "AdaGrad", "Adam", "AdamW", "BACKENDS", "Backend", "DeepConvNet", "EarlyStopping", "History", "LayerNorm", "Momentum", "MultiLayerNet", "MultiLayerNetExtend", "Nesterov", "RMSprop", "SGD", "Sequential", "SimpleConvNet", "SimpleNet", "TrainConfig", "TwoLayerNet", "__version__", "asarray", "check_grads", "cross_entropy_error", "datasets", "errors", "get_backend", "gradcheck", "gradient_descent", "head", "identity_function", "layers", "load_mnist", "mean_squared_error", "minibatches", "namespace", "numerical_diff", "numerical_gradient", "optim", "random", "relu", "set_backend", "sigmoid", "softmax", "step_function", "sweep", "take_rows", "testing", "to_numpy", "train", "use_backend",
     }  # fmt: skip
 
 

@@ -40,7 +40,15 @@ from .functions import (
 )
 from .gradient import gradient_descent, numerical_diff, numerical_gradient
 from .layers import LayerNorm
-from .nets import MultiLayerNet, MultiLayerNetExtend, Sequential, SimpleNet, TwoLayerNet
+from .nets import (
+    DeepConvNet,
+    MultiLayerNet,
+    MultiLayerNetExtend,
+    Sequential,
+    SimpleConvNet,
+    SimpleNet,
+    TwoLayerNet,
+)
 from .optim import SGD, AdaGrad, Adam, AdamW, Momentum, Nesterov, RMSprop
 from .training import EarlyStopping, History, TrainConfig, train
 
@@ -51,6 +59,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Backend",
+    "DeepConvNet",
     "EarlyStopping",
     "History",
     "LayerNorm",
@@ -60,6 +69,7 @@ __all__ = [
     "Nesterov",
     "RMSprop",
     "Sequential",
+    "SimpleConvNet",
     "SimpleNet",
     "TrainConfig",
     "TwoLayerNet",
