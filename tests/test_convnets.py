@@ -136,3 +136,37 @@ def test_300_iterations_reach_090_on_mnist(backend, mnist_dir) -> None:
         eval_every=300, verbose=0,
     )  # fmt: skip
     assert history.test_acc[-1] >= 0.90
+
+
+def test_float16_inference_agrees_with_float32(backend) -> None:
+    """Chapter 8's half-float network: the same answers, within float16's rounding."""
+    x, t = images(backend, n=30)
+    net = small_net(seed=7, weight_init_std=0.3)
+    half = net.astype("float16")
+    assert half.params["W1"].dtype == backend.xp.float16
+    assert net.params["W1"].dtype == backend.xp.float32  # the original is left alone
+    np.testing.assert_allclose(
+        to_numpy(half.predict(x)).astype(np.float32), to_numpy(net.predict(x)), atol=0.05
+    )
+    assert abs(half.accuracy(x, t) - net.accuracy(x, t)) <= 2 / 30
+
+
+@pytest.mark.mnist
+def test_the_command_line_trains_a_convnet_and_draws_its_filters(
+    backend, mnist_dir, tmp_path
+) -> None:
+    from xpnet.cli import main
+
+    device = ["--device", str(backend.device)] if backend.name == "array_api_strict" else []
+    ckpt, out = tmp_path / "c.npz", tmp_path / "f.png"
+    argv = ["train", "--model", "simple-convnet", "--iters", "5", "--eval-samples", "200",
+            "--backend", backend.name, *device, "--data-dir", str(mnist_dir), "--checkpoint",
+            str(ckpt), "--json", str(tmp_path / "s.json"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    import json
+
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["model"] == "simple-convnet" and summary["network"]["class"] == "SimpleConvNet"
+    assert summary["history"]["eval_iters"] == [0, 4]
+    assert main(["plot", "filters", "--checkpoint", str(ckpt), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -58,11 +58,30 @@ def _sweep_inputs(tmp_path: Path) -> list[str]:
     return ["--store", str(store)]
 
 
+def _conv_inputs(tmp_path: Path) -> list[str]:
+    """A convolutional network (untrained: the figures' layout is what is checked)."""
+    from xpnet import SimpleConvNet
+
+    SimpleConvNet(seed=1, backend="numpy").save(tmp_path / "conv.npz")
+    return ["--checkpoint", str(tmp_path / "conv.npz")]
+
+
+def _misclassified_inputs(tmp_path: Path) -> list[str]:
+    import os
+
+    folder = os.environ.get("XPNET_DATA") or str(Path(__file__).parents[1] / "../shared/data/mnist")
+    if not (Path(folder) / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("real MNIST not found: set XPNET_DATA")
+    return [*_conv_inputs(tmp_path), "--data-dir", folder]
+
+
 # Options (beyond --out) for figures that cannot be drawn without input files.
 INPUTS: dict[str, Any] = {
     "curves": _curves_inputs,
     "compare": _compare_inputs,
     "sweep": _sweep_inputs,
+    "filters": _conv_inputs,
+    "misclassified": _misclassified_inputs,
 }
 
 

@@ -23,14 +23,11 @@ __all__ = ["jax_natives", "torch_natives"]
 def torch_natives() -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
+    from torch.nn import grad
 
     def conv2d_backward(x: Any, W: Any, dout: Any, stride: int, pad: int, input_grad: bool) -> Any:
-        dW = torch.nn.grad.conv2d_weight(x, W.shape, dout, stride=stride, padding=pad)
-        dx = (
-            torch.nn.grad.conv2d_input(x.shape, W, dout, stride=stride, padding=pad)
-            if input_grad
-            else None
-        )
+        dW = grad.conv2d_weight(x, W.shape, dout, stride=stride, padding=pad)
+        dx = grad.conv2d_input(x.shape, W, dout, stride=stride, padding=pad) if input_grad else None
         return dx, dW, torch.sum(dout, dim=(0, 2, 3))
 
     def max_pool2d(x: Any, pool_h: int, pool_w: int, stride: int, pad: int) -> Any:

@@ -97,6 +97,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
             summary, history = _read_json_summary(path)
             runs[_label(summary, path, runs)] = history
         fig = plot.compare_curves(runs)
+    elif args.figure in ("filters", "misclassified"):
+        fig = _chapter7_figure(args)
     elif args.figure == "optimizers":
         fig = plot.optimizer_paths(backend=args.backend, device=args.device)
     elif args.figure == "weight-init":
@@ -109,6 +111,42 @@ def cmd_plot(args: argparse.Namespace) -> int:
         fig = plot.descent_path(backend=args.backend, device=args.device)
     plot.save_figure(fig, args.out)
     return 0
+
+
+def _chapter7_figure(args: argparse.Namespace) -> Any:
+    """The filters of a convolutional network before and after training, or its misses."""
+    from .. import plot
+    from .._io import npz_members
+    from ..nets import DeepConvNet, SimpleConvNet
+    from ..nets._state import read_meta
+
+    if args.checkpoint is None:
+        raise UsageError(f"plot {args.figure} needs --checkpoint FILE (a convolutional network)")
+    npz_members(args.checkpoint)  # a readable file first, or one line saying why not
+    kind = read_meta(args.checkpoint)["network"].get("class")
+    classes: dict[str, Any] = {"SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet}
+    if kind not in classes:
+        raise UsageError(
+            f"plot {args.figure} needs a convolutional network (SimpleConvNet, DeepConvNet); "
+            f"{args.checkpoint} holds a {kind}"
+        )
+    net = classes[kind].load(args.checkpoint, backend=args.backend, device=args.device)
+    if args.figure == "filters":
+        config = {k: v for k, v in net.get_config().items() if k not in ("class", "dtype")}
+        start = classes[kind](**_book_arguments(kind, config), seed=args.seed, backend="numpy")
+        return plot.conv_filters(net, start)
+    from ..datasets import load_mnist
+
+    _, (x, t) = load_mnist(data_dir=args.data_dir, flatten=False, backend=net.backend)
+    return plot.misclassified(net, x, t)
+
+
+def _book_arguments(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A convolutional network's constructor arguments from its config."""
+    if kind == "DeepConvNet":
+        params = config.pop("conv_params")
+        config.update({f"conv_param_{i}": p for i, p in enumerate(params, 1)})
+    return config
 
 
 def _read_json_history(path: str) -> Any:

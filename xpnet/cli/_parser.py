@@ -58,6 +58,7 @@ def _add_train_parser(sub: Any) -> None:
     from ..layers import ACTIVATIONS
     from ..training import TrainConfig
     from ..training.config import GRADS
+    from ._train import MODELS
 
     d = TrainConfig.defaults()
     t = sub.add_parser(
@@ -76,8 +77,14 @@ def _add_train_parser(sub: Any) -> None:
         help="learning rate (default: 0.1 for sgd, the book's default for the others)",
     )  # fmt: skip
     t.add_argument(
-        "--hidden", type=hidden_sizes, default=[50], metavar="N[,N...]",
-        help="hidden layer sizes; one layer trains TwoLayerNet, more MultiLayerNet (default: 50)",
+        "--model", choices=MODELS, default="mlp",
+        help="mlp: fully connected (TwoLayerNet, MultiLayerNet by --hidden); the book's "
+        "convolutional networks of chapters 7 and 8",
+    )  # fmt: skip
+    t.add_argument(
+        "--hidden", type=hidden_sizes, metavar="N[,N...]",
+        help="hidden layer sizes; one layer trains TwoLayerNet, more MultiLayerNet "
+        "(default: 50; the convnets' one hidden Affine: 100, 50)",
     )  # fmt: skip
     t.add_argument(
         "--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="hidden activation"
@@ -89,6 +96,10 @@ def _add_train_parser(sub: Any) -> None:
         type=POSITIVE_INT,
         help="iterations between evaluations (default: one epoch)",
     )
+    t.add_argument(
+        "--eval-samples", type=POSITIVE_INT, metavar="N",
+        help="measure accuracy on the first N samples of each set (default: all)",
+    )  # fmt: skip
     t.add_argument(
         "--seed", type=int,
         help="seed for weights and mini-batches (default: 0; resuming: the checkpoint's)",
@@ -203,6 +214,8 @@ def _add_other_parsers(sub: Any) -> None:
             "optimizers",
             "weight-init",
             "compare",
+            "filters",
+            "misclassified",
         ),
         help="which figure",
     )
@@ -214,8 +227,15 @@ def _add_other_parsers(sub: Any) -> None:
         help="curves: a summary written by `xpnet train --json`; compare: two or more",
     )  # fmt: skip
     pl.add_argument(
-        "--checkpoint", default=None, help="curves: a checkpoint written by `xpnet train`"
-    )
+        "--checkpoint", default=None,
+        help="curves: a checkpoint written by `xpnet train`; filters, misclassified: a "
+        "convolutional network or checkpoint",
+    )  # fmt: skip
+    pl.add_argument(
+        "--seed", type=int, default=0,
+        help="filters: the seed the network started from, drawn again for 'before'",
+    )  # fmt: skip
+    pl.add_argument("--data-dir", default=None, help="misclassified: the MNIST folder")
     pl.add_argument("--store", default=None, help="sweep: a store written by `xpnet sweep`")
     pl.add_argument(
         "--backend", default=None, help="gradient-field, descent-path: where to compute"

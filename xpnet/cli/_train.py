@@ -52,11 +52,22 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_format("curves.png" if args.plot == STDOUT else args.plot, "--plot")
 
 
+#: ``--model``: the fully connected networks (by --hidden) or the book's convolutional ones.
+MODELS = ("mlp", "simple-convnet", "deep-convnet")
+
+
 def _network(args: argparse.Namespace, b: Any, seed: int) -> Any:
-    """TwoLayerNet for one hidden layer; MultiLayerNet(Extend) for more, normalised or dropout."""
-    from ..nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
+    """The network of ``--model``; for "mlp", TwoLayerNet for one hidden layer and
+    MultiLayerNet(Extend) for more, normalised or with dropout."""
+    from ..nets import DeepConvNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet, TwoLayerNet
 
     where = {"backend": b, "dtype": args.dtype, "seed": seed}
+    if args.model == "simple-convnet":
+        init = 0.01 if args.weight_init is None else args.weight_init
+        hidden = 100 if args.hidden is None else args.hidden[0]
+        return SimpleConvNet(hidden_size=hidden, weight_init_std=init, **where)
+    if args.model == "deep-convnet":
+        return DeepConvNet(hidden_size=50 if args.hidden is None else args.hidden[0], **where)
     norm = "batch" if args.batch_norm else args.normalization
     if args.batch_norm and args.normalization not in (None, "batch"):
         raise UsageError(
@@ -80,7 +91,7 @@ def _network(args: argparse.Namespace, b: Any, seed: int) -> Any:
 #: ``xpnet train`` options that are TrainConfig fields of the same name.
 SETTINGS = (
     "iters", "batch_size", "lr", "optimizer", "grad", "eval_every", "weight_decay",
-    "validation", "compile", "checkpoint",
+    "validation", "compile", "checkpoint", "eval_samples",
 )  # fmt: skip
 
 
@@ -100,6 +111,8 @@ def _overrides(args: argparse.Namespace, resuming: bool) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model == "mlp" and args.hidden is None:
+        args.hidden = [50]  # the chapter's TwoLayerNet
     from ..training.lock import checkpoint_lock, refuse_existing
 
     if args.resume and not args.checkpoint:
@@ -156,7 +169,10 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     # First: a size that cannot fit is refused before MNIST is read.
     net = _network(args, b, 0 if args.seed is None else args.seed)
     stopper = None if args.early_stopping is None else EarlyStopping(args.early_stopping)
-    (x_train, t_train), test = load_mnist(data_dir=args.data_dir, backend=b, dtype=args.dtype)
+    images = {"flatten": args.model == "mlp"}  # convolutions take (N, 1, 28, 28)
+    (x_train, t_train), test = load_mnist(
+        data_dir=args.data_dir, backend=b, dtype=args.dtype, **images
+    )
     verbose = 0 if args.quiet else 1 if sys.stderr.isatty() else 2
     # A diverging run is reported in one line (xpnet's warnings print like its
     # errors), not after NumPy's floating-point warnings.
@@ -206,7 +222,9 @@ def _one_line_warnings(show: Any) -> Any:
 def _summary(args: argparse.Namespace, b: Any, history: Any, net: Any) -> dict[str, Any]:
     """The run as JSON: where, the settings it ran with (a resumed run's included), the results."""
     run = history.config  # the settings the run used, taken from its checkpoint where resumed
-    options = ("hidden", "activation", "weight_init", "batch_norm", "dropout", "early_stopping")
+    options = (
+        "model", "hidden", "activation", "weight_init", "batch_norm", "dropout", "early_stopping",
+    )  # fmt: skip
     optimizer = run["optimizer"]
     return {
         "backend": b.name,

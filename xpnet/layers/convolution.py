@@ -226,9 +226,8 @@ class Convolution(Layer):
     ) -> tuple[Array | None, Params]:
         xp, W, x = ctx.xp, params["W"], cache["x"]
         if "col" not in cache:  # the native forward: its own backward
-            dx, dW, db = native(xp, "conv2d_backward")(
-                x, W, dout, self.stride, self.pad, input_grad
-            )
+            backward: Any = native(xp, "conv2d_backward")  # comes with the forward
+            dx, dW, db = backward(x, W, dout, self.stride, self.pad, input_grad)
             return dx, {"W": dW, "b": db}
         fn, c, fh, fw = W.shape
         dout = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1, fn))

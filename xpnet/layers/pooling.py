@@ -102,7 +102,8 @@ class Pooling(Layer):
         xp, x = ctx.xp, cache["x"]
         window = (self.pool_h, self.pool_w, self.stride, self.pad)
         if "native" in cache:
-            return native(xp, "max_pool2d_backward")(x, dout, cache["native"], *window), {}
+            backward: Any = native(xp, "max_pool2d_backward")  # comes with the forward
+            return backward(x, dout, cache["native"], *window), {}
         size = self.pool_h * self.pool_w
         flat = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1,))
         slots = xp.arange(size, dtype=cache["arg_max"].dtype, device=device(flat))

@@ -190,6 +190,20 @@ class Sequential(Network):
             seed_of_key = int(rng.integers(2**31 - 1, (1,), backend="numpy")[0])
             self.buffers[KEY] = new_key(seed_of_key, backend=b)
 
+    def astype(self, dtype: Any) -> Any:
+        """A copy of the network in another floating dtype (chapter 8's float16 inference).
+
+        Examples
+        --------
+        >>> net = Sequential([xpnet.layers.Affine(units=2)], (3,), seed=0, backend="numpy")
+        >>> str(net.astype("float16").params["W1"].dtype)
+        'float16'
+        """
+        name = dtype_name(resolve_dtype(self.backend, dtype), xp=self.backend.xp)
+        copy = type(self).from_config({**self.get_config(), "dtype": name}, backend=self.backend)
+        copy.set_state_arrays(self.state_arrays())  # cast on the way, as a file's arrays are
+        return copy
+
     def activation_sizes(self) -> list[int]:
         """Elements of each layer's output for one sample (what a pass keeps per sample)."""
         return [

@@ -16,15 +16,18 @@ Examples
 from ._figure import check_format, save_figure
 from .chapter4 import descent_path, gradient_field, learning_curves
 from .chapter6 import OPTIMIZER_RATES, compare_curves, optimizer_paths, weight_init_histograms
+from .chapter7 import conv_filters, misclassified
 from .sweep import sweep_accuracy
 
 __all__ = [
     "OPTIMIZER_RATES",
     "check_format",
     "compare_curves",
+    "conv_filters",
     "descent_path",
     "gradient_field",
     "learning_curves",
+    "misclassified",
     "optimizer_paths",
     "save_figure",
     "sweep_accuracy",

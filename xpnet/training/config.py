@@ -92,6 +92,10 @@ class TrainConfig:
     """A fraction of the training data to hold out (its last samples, as
     Keras' ``validation_split``), or validation data (x, t); its accuracy is
     recorded at every evaluation (``History.val_acc``)."""
+    eval_samples: int | None = None
+    """Measure accuracy on the first `eval_samples` samples of each set (None: all of
+    them), as the book's Trainer does with ``evaluate_sample_num_per_epoch``:
+    convolutional networks take seconds to evaluate 60,000 images on a CPU."""
     early_stopping: Any = None
     """An :class:`xpnet.training.EarlyStopping`: stop when the monitored
     accuracy stops improving, restoring the best network."""
@@ -122,6 +126,9 @@ class TrainConfig:
             if self.eval_every is None
             else positive_int(self.eval_every, "eval_every"),
             "seed": None if self.seed is None else non_negative_int(self.seed, "seed"),
+            "eval_samples": None
+            if self.eval_samples is None
+            else positive_int(self.eval_samples, "eval_samples"),
             "verbose": one_of(self.verbose, "verbose", (0, 1, 2)),
             "compile": check_compile(self.compile),
             "weight_decay": _non_negative(self.weight_decay, "weight_decay"),

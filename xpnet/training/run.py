@@ -246,17 +246,24 @@ class Run:
 
     def evaluate(self) -> None:
         """Measure accuracy (Python floats); then warn, or raise, if the run diverges."""
-        h, net = self.progress.history, self.net
+        h = self.progress.history
         h.eval_iters.append(self.progress.iteration - 1)
-        h.train_acc.append(self.engine.accuracy(net.params, net.buffers, self.x, self.t))
+        h.train_acc.append(self.accuracy(self.x, self.t))
         if self.test_data is not None:
-            h.test_acc.append(self.engine.accuracy(net.params, net.buffers, *self.test_data))
+            h.test_acc.append(self.accuracy(*self.test_data))
         if self.validation_data is not None:
-            h.val_acc.append(self.engine.accuracy(net.params, net.buffers, *self.validation_data))
+            h.val_acc.append(self.accuracy(*self.validation_data))
         self.monitor.check(
             h.train_loss, h.train_acc, every=self.every, samples=self.x.shape[0],
             classes=self.net.output_size, batch_size=self.config.batch_size,
         )  # fmt: skip
+
+    def accuracy(self, x: Array, t: Array) -> float:
+        """The accuracy on (x, t), or on its first ``eval_samples`` samples."""
+        n = min(self.config.eval_samples or x.shape[0], x.shape[0])
+        if n < x.shape[0]:
+            x, t = x[:n, ...], t[:n, ...]
+        return self.engine.accuracy(self.net.params, self.net.buffers, x, t)
 
     def metrics(self) -> tuple[str, ...]:
         """The accuracies this run records at every evaluation."""
