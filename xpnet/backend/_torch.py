@@ -105,6 +105,8 @@ def _natives() -> dict[str, Any]:
         "softmax": lambda x, axis=-1: torch.softmax(x, dim=axis),
         # array-api-compat's take adds three operations to wrap negative indices
         "take": lambda x, indices, axis: torch.index_select(x, axis, indices),
+        # ReLU's backward as autograd does it: one kernel, not a comparison and a where
+        "relu_backward": lambda dout, x: torch.ops.aten.threshold_backward(dout, x, 0),
         **torch_natives(),  # conv2d, max_pool2d and their backwards
     }
 
