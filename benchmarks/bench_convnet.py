@@ -15,8 +15,9 @@ machine's GEMM rate with one large matrix product, to say how far each is
 from the arithmetic limit.
 
 ``--full-run BACKEND``: the book's run (Adam, lr 0.001, 20 epochs of batch
-100, an evaluation per epoch), its curve, time, test accuracy, and the first
-layer's filters before and after (docs/chapter7.md draws them).
+100, an evaluation per epoch), its curve, time, test accuracy, the first
+layer's filters before and after (docs/chapter7.md draws them), and the test
+accuracy of the trained network in float16 (chapter 8's half-float network).
 
 Usage: python benchmarks/bench_convnet.py [--iters 50] [--repeats 3] [--backends numpy,torch,jax]
        python benchmarks/bench_convnet.py --full-run jax [--epochs 20] --out FILE.json
@@ -153,8 +154,12 @@ def full_run(args) -> dict:
         net, train_data, test_data, iters=iters, batch_size=BATCH, optimizer="adam",
         lr=0.001, seed=0, verbose=2,
     )  # fmt: skip
+    x_test, t_test = test_data
+    half = net.astype("float16")  # chapter 8's half-float inference, on the trained weights
     return {
         "backend": args.full_run,
+        "float16_test_acc": half.accuracy(x_test, t_test),
+        "float32_test_acc": net.accuracy(x_test, t_test),
         "epochs": args.epochs,
         "iters": iters,
         "seconds": h.seconds,
