@@ -19,7 +19,7 @@ import numpy as np
 
 from .._typing import Device, Namespace
 from ..errors import BackendError, DeviceNotAvailableError
-from ._library import Compiler, Library, split_index
+from ._library import Compiler, Library, Precision, split_index
 
 
 def _parse_device(spec: Any) -> Any:
@@ -98,6 +98,29 @@ def _natives() -> dict[str, Any]:
     }
 
 
+#: JAX's names of its matmul precisions -> xpnet's levels (None: JAX's default, TF32 on GPUs).
+_LEVELS = {"highest": "highest", "float32": "highest", "high": "high", "tensorfloat32": "high"}
+
+
+def _precision_level() -> str:
+    import jax
+
+    value = jax.config.jax_default_matmul_precision  # type: ignore[attr-defined]
+    return "default" if value is None else _LEVELS.get(str(value), str(value))
+
+
+def _precision_setting(level: str) -> Any:
+    """JAX's own context: it holds per thread, and code compiled inside is traced at `level`.
+
+    "high" is JAX's "tensorfloat32" by name: JAX's "high" is three bfloat16
+    passes on a TPU.
+    """
+    import jax
+
+    named = {"default": None, "high": "tensorfloat32", "highest": "float32"}
+    return jax.default_matmul_precision(named.get(level, level))
+
+
 def _jit(fn: Any, device: Device) -> Any:
     import jax
 
@@ -148,4 +171,5 @@ LIBRARY = Library(
     notes=_notes,
     compiler=COMPILER,
     natives=_natives,
+    precision=Precision(level=_precision_level, setting=_precision_setting),
 )

@@ -11,7 +11,7 @@ import array_api_compat
 
 from .._typing import Device
 from ..errors import BackendError, DeviceNotAvailableError
-from ._library import Compiler, Library
+from ._library import Compiler, Library, Precision, global_setting
 
 #: Accelerator types listed by ``xpnet info`` when the installed torch has them.
 ACCELERATORS = ("cuda", "xpu", "mps")
@@ -165,6 +165,20 @@ def _own(tree: Any) -> Any:
     return {key: value.clone() for key, value in tree.items()}
 
 
+def _get_precision() -> str:
+    import torch
+
+    return str(torch.get_float32_matmul_precision())
+
+
+def _set_precision(level: str) -> None:
+    import torch
+
+    # The setting torch documents (its allow_tf32 flags are the legacy form):
+    # "highest" is full float32 on every device, "high" allows TF32 on CUDA.
+    torch.set_float32_matmul_precision(level)
+
+
 #: torch.compile is off by default: on a 2-core CPU compiling the chapter's step
 #: takes longer than the 10,000 iterations it speeds up (docs/compile.md).
 #: Evaluations stay eager: four large operations, which inductor speeds up by
@@ -189,4 +203,7 @@ LIBRARY = Library(
     perturbation=_perturbation,
     compiler=COMPILER,
     natives=_natives,
+    precision=Precision(
+        level=_get_precision, setting=global_setting(_get_precision, _set_precision)
+    ),
 )

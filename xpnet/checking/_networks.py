@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Params
-from ..backend import dtype_name, namespace
+from ..backend import dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError
 from ._check import check_grads, settings, verdict
 from ._modes import full_report
@@ -70,6 +70,12 @@ def check_network_gradient(
         When backpropagation and the finite differences disagree.
     """
     opts = settings(mode, order, h, rtol, atol, directions, seed)
+    with matmul_precision(net.backend, "highest"):  # whatever the caller set (see check_grads)
+        return _check_network(net, x, t, loss, opts)
+
+
+def _check_network(net: Any, x: Array, t: Array, loss: Any, opts: Any) -> GradientCheckReport:
+    """:func:`check_network_gradient` once its options are checked, at the highest precision."""
     value, claimed = net.loss_and_gradient(x, t)
     params = dict(net.params)
     own = getattr(net, "numerical_gradient", None)
