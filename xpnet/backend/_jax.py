@@ -11,6 +11,7 @@ xpnet then has no float64 on JAX and says so when asked for it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -121,39 +122,100 @@ def _precision_setting(level: str) -> Any:
     return jax.default_matmul_precision(named.get(level, level))
 
 
-def _jit(fn: Any, device: Device) -> Any:
-    import jax
+def _sharding(device: Device) -> Any:
+    """Every input and output of a compiled function on `device`.
 
-    return jax.jit(fn)
-
-
-def _jit_loop(body: Any, device: Device) -> Any:
-    """A chunk of iterations as one compiled call: ``lax.fori_loop`` over rows of `batches`.
-
-    `start` and `stop` are traced, not static: every part of a chunk (the
-    first iteration alone, a block cut by an evaluation) runs the same
-    compiled code, and the losses go into a vector as long as `batches`.
+    Pinned rather than inferred: an argument that JAX has not committed to a
+    device (``jnp.asarray`` without one) and the committed arrays a compiled
+    call returns would otherwise lower to two programs, so a run would
+    compile twice.
     """
     import jax
 
+    return jax.sharding.SingleDeviceSharding(device)
+
+
+def _jit(fn: Any, device: Device) -> Any:
+    import jax
+
+    on = _sharding(device)
+    return jax.jit(fn, in_shardings=on, out_shardings=on)
+
+
+#: Rows of a chunk that one compiled call runs: a divisor of the chunk's 256, so
+#: full chunks waste nothing, and small, so that the rows a call masks (at most
+#: WINDOW - 1 where an evaluation cuts a chunk) cost little: benchmarks/bench_jax_loop.py.
+WINDOW = 32
+
+
+def _jit_loop(body: Any, device: Device, window: int = WINDOW) -> Any:
+    """A chunk of iterations in compiled calls of `window` rows each: a ``lax.scan`` apiece.
+
+    The scan's length is static, so XLA knows the loop's trip count: on a GPU
+    no loop predicate is read back to the host at each iteration, as it is
+    for a loop whose bounds are traced (``fori_loop(start, stop)``). The
+    window's rows outside ``start .. stop-1`` still run but are masked: their
+    parameters, state and losses are dropped by selection (``where``; a
+    branch's predicate would be read back too). The window's position and
+    the bounds are traced, so every window of every chunk runs the same
+    compiled code: a run compiles once. Each call sends its three bounds in
+    one explicit transfer; nothing else moves between host and device.
+    """
+    import jax
+
+    jnp = jax.numpy
+
     def run(
-        params: Any, opt_state: Any, x: Any, t: Any, batches: Any, start: Any, stop: Any
+        params: Any, opt_state: Any, x: Any, t: Any, batches: Any, losses: Any, bounds: Any
     ) -> Any:
-        losses = jax.numpy.zeros(batches.shape[0], dtype=x.dtype)
+        lo, first, stop = bounds[0], bounds[1], bounds[2]  # rows lo.., of which first..stop-1 run
+        size = min(window, batches.shape[0])  # static: shapes are known when tracing
+        rows = lo + jnp.arange(size, dtype=bounds.dtype)
 
-        def one(i: Any, carry: Any) -> Any:
-            params, opt_state, losses = carry
-            params, opt_state, loss = body(params, opt_state, x, t, batches[i])
-            return params, opt_state, losses.at[i].set(loss)
+        def one(carry: Any, row: Any) -> Any:
+            i, index = row
+            new = body(*carry, x, t, index)
+            keep = functools.partial(jnp.where, (i >= first) & (i < stop))
+            return jax.tree.map(keep, new[:2], carry), new[2].astype(losses.dtype)
 
-        return jax.lax.fori_loop(start, stop, one, (params, opt_state, losses))
+        indices = jax.lax.dynamic_slice_in_dim(batches, lo, size)
+        (params, opt_state), new = jax.lax.scan(one, (params, opt_state), (rows, indices))
+        new = jnp.where(
+            (rows >= first) & (rows < stop), new, jax.lax.dynamic_slice_in_dim(losses, lo, size)
+        )
+        return params, opt_state, jax.lax.dynamic_update_slice_in_dim(losses, new, lo, 0)
 
-    return jax.jit(run)
+    on = _sharding(device)
+    return _Windows(jax.jit(run, in_shardings=on, out_shardings=on), device, window)
+
+
+class _Windows:
+    """Calls of the compiled window `jitted` over rows ``start .. stop-1`` of a chunk."""
+
+    def __init__(self, jitted: Any, device: Device, window: int) -> None:
+        self.jitted, self.device, self.window = jitted, device, window
+        self.zeros: dict[Any, Any] = {}  # the losses before a chunk, per (length, dtype)
+
+    def __call__(
+        self, params: Any, opt_state: Any, x: Any, t: Any, batches: Any, start: int, stop: int
+    ) -> Any:
+        import jax
+
+        n = batches.shape[0]
+        if (n, x.dtype) not in self.zeros:  # JAX arrays are immutable: one serves every chunk
+            self.zeros[n, x.dtype] = jax.device_put(np.zeros(n, dtype=x.dtype), self.device)
+        losses, size = self.zeros[n, x.dtype], min(self.window, n)
+        for first in range(start, stop, size):
+            bounds = np.asarray([min(first, n - size), first, stop], dtype=np.int32)
+            params, opt_state, losses = self.jitted(
+                params, opt_state, x, t, batches, losses, jax.device_put(bounds, self.device)
+            )
+        return params, opt_state, losses
 
 
 #: JAX compiles by default: eagerly, every one of the step's ~30 operations is
-#: a dispatch of its own (some 3 ms per iteration on a CPU); one compiled call
-#: per chunk of 256 iterations runs as fast as a hand-written ``lax.scan`` loop,
+#: a dispatch of its own (some 3 ms per iteration on a CPU); compiled calls of
+#: 32 iterations each run about as fast as a hand-written ``lax.scan`` loop,
 #: for under a second of compilation (docs/compile.md).
 COMPILER = Compiler(name="jax.jit", auto=lambda device: True, function=_jit, loop=_jit_loop)
 

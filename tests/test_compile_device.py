@@ -1,0 +1,122 @@
+"""Compiled training's contract with the device, checked where CI runs: on the CPU.
+
+What a GPU would show (a loop predicate read back at every iteration, a
+transfer per step, a second compilation, a CUDA graph overwriting what an
+earlier call returned) is caught here from what the CPU can tell: the
+compiled program's loop has a known trip count, a compiled chunk runs under
+JAX's transfer guard, compilations are counted, and what a compiled call
+returned is read again after the next call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+from test_compile import RUN, blobs, network
+
+import xpnet
+from xpnet.backend import to_numpy
+from xpnet.optim import SGD
+from xpnet.random import BatchSampler
+from xpnet.training import loop
+from xpnet.training.compile import Engine
+from xpnet.training.step import init_state
+
+
+@pytest.fixture
+def compiler(backend):
+    if backend.library.compiler is None:
+        pytest.skip(f"backend {backend.name!r} has no compiler")
+    return backend.library.compiler
+
+
+def only_jax(backend) -> None:
+    if backend.name != "jax":
+        pytest.skip("inspects JAX's compiled loop")
+
+
+def chunk(backend, n=600):
+    """An engine over `blobs`, its starting state and a chunk of mini-batch indices."""
+    x, t = blobs(backend, n=n)
+    net, optimizer = network(), SGD(RUN["lr"])
+    compiler = backend.library.compiler
+    engine = Engine(net, optimizer, "backprop", compiler)
+    batches = BatchSampler(n, RUN["batch_size"], 0).indices(0, BatchSampler.CHUNK, backend=backend)
+    return engine, net.params, init_state(net, optimizer), x, t, batches
+
+
+def test_the_compiled_loop_has_a_known_trip_count(backend, compiler) -> None:
+    """XLA knows how often every loop of a compiled chunk runs: no predicate read per iteration."""
+    only_jax(backend)
+    engine, params, state, x, t, batches = chunk(backend)
+    run = compiler.loop(engine.step, backend.device)
+    losses = xpnet.asarray(np.zeros(batches.shape[0]), dtype="float32")
+    bounds = xpnet.asarray(np.array([0, 0, 1]), dtype="int32")
+    text = run.jitted.lower(params, state, x, t, batches, losses, bounds).compile().as_text()
+    loops = [line for line in text.splitlines() if re.search(r"\bwhile\(", line)]
+    assert loops, "no loop in the compiled chunk"
+    for line in loops:
+        assert re.search(r'"known_trip_count":\{"n":"\d+"\}', line), line
+
+
+def test_a_compiled_chunk_moves_nothing_implicitly(backend, compiler, monkeypatch) -> None:
+    """Under JAX's transfer guard, whole runs: only explicit transfers (the bounds) happen."""
+    only_jax(backend)
+    import jax
+
+    def guarded(body, device):
+        run = compiler.loop(body, device)
+
+        def call(*args):
+            with jax.transfer_guard("disallow"):
+                return jax.block_until_ready(run(*args))
+
+        return call
+
+    strict = dataclasses.replace(compiler, loop=guarded)
+    monkeypatch.setattr(loop, "choose_compiler", lambda *args, **kwargs: strict)
+    data = blobs(backend)
+    h = xpnet.train(network(), data, data, iters=300, eval_every=37, compile=True, **RUN)
+    assert len(h.train_loss) == 300 and h.compile_seconds > 0.0
+
+
+def test_jax_compiles_once_whatever_the_inputs_placement(backend, compiler, caplog) -> None:
+    """Arrays JAX has not committed to a device and those a compiled call returns: one program."""
+    only_jax(backend)
+    import jax
+
+    net = network()
+    net.params = {k: jax.numpy.asarray(to_numpy(v)) for k, v in net.params.items()}  # uncommitted
+    data = blobs(backend)
+    with jax.log_compiles(True), caplog.at_level("WARNING", logger="jax"):
+        xpnet.train(net, data, data, iters=300, eval_every=100, compile=True, **RUN)
+    compiled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
+    assert len([m for m in compiled if m.startswith("Compiling jit(run)")]) == 1, compiled
+    assert len([m for m in compiled if m.startswith("Compiling jit(correct)")]) == 1, compiled
+
+
+def run_rows(engine, params, state, x, t, batches, rows):
+    """Rows ``rows[0] .. rows[1]-1`` of `batches`: one call of a compiled loop, or steps."""
+    if engine.loop is not None:
+        return engine.loop(params, state, x, t, batches, *rows)
+    for i in range(*rows):
+        params, state, loss = engine.step(params, state, x, t, batches[i, ...])
+    return params, state, loss
+
+
+def test_what_a_compiled_call_returns_stays_the_callers(backend, compiler) -> None:
+    """The first call's parameters, state and losses read the same after two more calls."""
+    engine, params, state, x, t, batches = chunk(backend)
+    first = run_rows(engine, params, state, x, t, batches, (0, 3))
+    snapshot = [{k: to_numpy(v).copy() for k, v in tree.items()} for tree in first[:2]]
+    loss = to_numpy(first[2]).copy()
+    second = run_rows(engine, *first[:2], x, t, batches, (3, 7))
+    run_rows(engine, *second[:2], x, t, batches, (7, 9))  # a CUDA graph would reuse memory again
+    assert any(not np.array_equal(to_numpy(second[0][k]), v) for k, v in snapshot[0].items())
+    for tree, saved in zip(first[:2], snapshot, strict=True):
+        for name, value in saved.items():
+            np.testing.assert_array_equal(to_numpy(tree[name]), value)
+    np.testing.assert_array_equal(to_numpy(first[2]), loss)
