@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -120,3 +121,44 @@ def test_what_a_compiled_call_returns_stays_the_callers(backend, compiler) -> No
         for name, value in saved.items():
             np.testing.assert_array_equal(to_numpy(tree[name]), value)
     np.testing.assert_array_equal(to_numpy(first[2]), loss)
+
+
+def test_the_cuda_graph_step_hands_back_copies(backend) -> None:
+    """torch's CUDA-graph wrapper, around a stand-in that reuses its outputs' memory, on the CPU."""
+    if backend.name != "torch":
+        pytest.skip("torch's CUDA-graph step")
+    import torch
+
+    from xpnet.backend._torch import _replayed
+
+    out = {"W": torch.zeros(3), "m.W": torch.zeros(3), "loss": torch.zeros(())}
+
+    def replay(params, opt_state, x, t, index):  # as a CUDA graph: the same output memory
+        out["W"].copy_(params["W"] + 1)
+        out["m.W"].copy_(opt_state["m.W"] + 2)
+        out["loss"].copy_(params["W"].sum())
+        return {"W": out["W"]}, {"m.W": out["m.W"]}, out["loss"]
+
+    step = _replayed(replay)
+    params, state, loss = step({"W": torch.zeros(3)}, {"m.W": torch.zeros(3)}, None, None, None)
+    later = step(params, state, None, None, None)
+    assert params["W"].tolist() == [1.0] * 3 and state["m.W"].tolist() == [2.0] * 3
+    assert float(loss) == 0.0 and float(later[2]) == 3.0
+    assert later[0]["W"].tolist() == [2.0] * 3 and later[1]["m.W"].tolist() == [4.0] * 3
+    assert params["W"].data_ptr() != out["W"].data_ptr() != later[0]["W"].data_ptr()
+
+
+def test_inductors_tf32_advice_never_reaches_users() -> None:
+    """xpnet sets the precision itself; torch.compile's one-time TF32 advice is filtered."""
+    from xpnet.backend._torch import _quiet
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with _quiet():
+            warnings.warn(
+                "TensorFloat32 tensor cores for float32 matrix multiplication available but not "
+                "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for "
+                "better performance.",
+                UserWarning,
+                stacklevel=1,
+            )
