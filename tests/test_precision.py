@@ -7,6 +7,8 @@ level xpnet set inside the block and their own setting after it.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,73 @@ def test_network_checks_run_at_the_highest_precision(backend, monkeypatch) -> No
         for mode in ("full", "fast"):
             net.check_gradient(x, t, mode=mode, seed=0)
     assert seen and set(seen) == {"highest" if has_setting(backend) else None}
+
+
+class Recorder:
+    """A callback that records the backend's precision at every evaluation (inside training)."""
+
+    def __init__(self, backend) -> None:
+        self.backend, self.seen = backend, []
+
+    def on_evaluation(self, history) -> bool:
+        self.seen.append(precision_of(self.backend))
+        return False
+
+
+def small_data(backend):
+    rng = np.random.default_rng(0)
+    x = xpnet.asarray(rng.random((40, 4)), dtype="float32", backend=backend)
+    labels = (rng.random(40) > 0.5).astype(np.int64)
+    t = xpnet.asarray(
+        labels, dtype=xpnet.backend.index_dtype(backend.xp, backend.device), backend=backend
+    )
+    return x, t
+
+
+@pytest.mark.parametrize("level", PRECISIONS)
+def test_training_runs_at_the_precision_it_is_given(backend, level) -> None:
+    """Whatever the caller had set: 'highest' by default, 'high' when asked; restored after."""
+    other = "high" if level == "highest" else "highest"
+    net = xpnet.TwoLayerNet(4, 3, 2, seed=0, backend=backend)
+    recorder = Recorder(backend)
+    with matmul_precision(backend, other):
+        xpnet.train(
+            net, small_data(backend), iters=6, batch_size=10, eval_every=2, seed=0, verbose=0,
+            callbacks=[recorder], **({} if level == "highest" else {"precision": level}),
+        )  # fmt: skip
+        assert precision_of(backend) == (other if has_setting(backend) else None)
+    assert recorder.seen and set(recorder.seen) == {level if has_setting(backend) else None}
+
+
+@pytest.mark.reliability("bad input")
+def test_a_bad_training_precision_is_refused_before_training(backend) -> None:
+    net = xpnet.TwoLayerNet(4, 3, 2, seed=0, backend=backend)
+    before = {k: xpnet.to_numpy(v).copy() for k, v in net.params.items()}
+    with pytest.raises(XpnetValueError, match=r"`precision` must be one of 'highest', 'high'"):
+        xpnet.train(net, small_data(backend), iters=2, batch_size=10, precision="tf32", verbose=0)
+    for name, value in before.items():
+        np.testing.assert_array_equal(xpnet.to_numpy(net.params[name]), value)
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("option", [[], ["--precision", "high"]])
+def test_cli_records_the_precision_in_its_summary(backend, mnist_dir, tmp_path, option) -> None:
+    import json
+
+    from xpnet.cli import main
+
+    out = tmp_path / "run.json"
+    argv = ["train", "--backend", backend.name, "--iters", "3", "--eval-every", "3", "--quiet",
+            "--data-dir", str(mnist_dir), "--json", str(out), *option]  # fmt: skip
+    if os.environ.get("XPNET_DEVICE"):
+        argv += ["--device", os.environ["XPNET_DEVICE"]]
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["precision"] == (option[1] if option else "highest")
+
+
+def test_cli_refuses_an_unknown_precision(capsys) -> None:
+    from xpnet.cli import main
+
+    assert main(["train", "--precision", "tf32"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--precision: invalid choice: 'tf32'" in err

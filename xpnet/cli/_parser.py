@@ -129,6 +129,11 @@ def _add_train_parser(sub: Any) -> None:
         "default: where that is fastest (JAX)",
     )  # fmt: skip
     t.add_argument(
+        "--precision", choices=("highest", "high"), default="highest",
+        help="float32 matrix products: highest (full float32) or high (TF32 on GPUs that "
+        "have it: faster, about 1e-3 relative error); default: %(default)s",
+    )  # fmt: skip
+    t.add_argument(
         "--plot", default=None, metavar="PATH.png",
         help="write learning curves (- : PNG to standard output)",
     )  # fmt: skip

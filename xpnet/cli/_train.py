@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
             checkpoint=args.checkpoint, resume=args.resume, overwrite=args.overwrite,
             weight_decay=args.weight_decay, validation=args.validation, early_stopping=stopper,
             fail_on_divergence=args.fail_on_divergence,
-            compile="auto" if args.compile is None else args.compile,
+            compile="auto" if args.compile is None else args.compile, precision=args.precision,
         )  # fmt: skip
     summary = _summary(args, b, history, net, optimizer)
     stopped = ""
@@ -185,6 +185,7 @@ def _summary(
     settings = (
         "dtype", "iters", "batch_size", "hidden", "activation", "grad", "seed", "weight_init",
         "optimizer", "weight_decay", "batch_norm", "dropout", "validation", "early_stopping",
+        "precision",
     )  # fmt: skip
     return {
         "backend": b.name,

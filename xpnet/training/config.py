@@ -13,6 +13,7 @@ from .._validation import (
     positive_float,
     positive_int,
 )
+from ..backend import DEFAULT_PRECISION, check_precision
 from ..errors import XpnetValueError
 from .compile import check_compile
 
@@ -55,6 +56,9 @@ class TrainConfig:
     compile : {"auto", True, False}
         Whether the backend's compiler (jax.jit, torch.compile) runs the
         training step; "auto" where it pays for itself (docs/compile.md).
+    precision : {"highest", "high"}
+        Float32 matrix products in full float32, or with TF32 allowed where
+        the device has it (:func:`xpnet.backend.matmul_precision`).
 
     Examples
     --------
@@ -76,6 +80,7 @@ class TrainConfig:
     compile: str | bool = "auto"
     weight_decay: float = 0.0
     validation: float | None = None
+    precision: str = DEFAULT_PRECISION
 
     def __post_init__(self) -> None:
         checked = {
@@ -93,6 +98,7 @@ class TrainConfig:
             "validation": None
             if self.validation is None
             else bounded_float(self.validation, "validation", 0.0, 1.0, low_open=True),
+            "precision": check_precision(self.precision),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)

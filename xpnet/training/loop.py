@@ -33,7 +33,7 @@ from typing import Any
 from .._io import check_output_path, output_exists, remove_stale_temporaries
 from .._typing import Array, Trainable
 from .._validation import check_xt, non_negative_int
-from ..backend import cast_floating, namespace, to_numpy
+from ..backend import cast_floating, matmul_precision, namespace, to_numpy
 from ..errors import (
     CheckpointError,
     TrainingDivergedError,
@@ -377,6 +377,7 @@ def train(
     validation: Any = None,
     early_stopping: Any = None,
     callbacks: Any = None,
+    precision: str = "highest",
 ) -> History:
     """Train `net` by mini-batch gradient descent, as in the chapter.
 
@@ -433,6 +434,10 @@ def train(
         (NumPy, array-api-strict, the numerical gradient). Compiled and eager
         runs agree to float rounding, and a checkpoint of one resumes in the
         other. See the documentation's "Compiled training" page.
+    precision : {"highest", "high"}
+        Float32 matrix products in full float32 (the default, on every
+        device), or with TF32 allowed on GPUs that have it ("high": faster,
+        about 1e-3 relative error). See :func:`xpnet.backend.matmul_precision`.
 
     Returns
     -------
@@ -454,7 +459,7 @@ def train(
     config = TrainConfig(
         iters=iters, batch_size=batch_size, lr=None if callable(lr) else lr, grad=grad,
         eval_every=eval_every, seed=seed, verbose=verbose, compile=compile,
-        weight_decay=weight_decay, validation=fraction,
+        weight_decay=weight_decay, validation=fraction, precision=precision,
     )  # fmt: skip
     optimizer = resolve_optimizer(optimizer, config, lr)
     run_callbacks = resolve_callbacks(callbacks, early_stopping)
@@ -481,7 +486,8 @@ def train(
     if path is None:
         _check_finite_params(net)
         _begin(run_callbacks, net)
-        return run.execute(None)
+        with matmul_precision(net.backend, config.precision):
+            return run.execute(None)
     with checkpoint_lock(path):  # before anything in the folder is read or removed
         refuse_existing(path, resume=resume, overwrite=overwrite)
         _begin(run_callbacks, net)  # before a checkpoint gives them their saved state
@@ -490,7 +496,8 @@ def train(
             run.restore(path)  # the checkpoint's weights replace the network's
         else:
             _check_finite_params(net)
-        return run.execute(path)
+        with matmul_precision(net.backend, config.precision):
+            return run.execute(path)
 
 
 def _begin(callbacks: list[Any], net: Trainable) -> None:
