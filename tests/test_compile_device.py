@@ -162,3 +162,36 @@ def test_inductors_tf32_advice_never_reaches_users() -> None:
                 UserWarning,
                 stacklevel=1,
             )
+
+
+def test_eager_jax_natives_move_nothing(backend, xp) -> None:
+    """softmax and sigmoid, called eagerly as the eager step calls them: no implicit transfer."""
+    only_jax(backend)
+    import jax
+
+    from xpnet.functions import sigmoid, softmax
+
+    x = xpnet.asarray(np.linspace(-3, 3, 30).reshape(3, 10), dtype="float32")
+    softmax(x), sigmoid(x)  # compiled on first use
+    with jax.transfer_guard("disallow"):
+        y, s = softmax(x), sigmoid(x)
+    np.testing.assert_allclose(to_numpy(xp.sum(y, axis=1)), 1.0, rtol=1e-6)
+    assert y.dtype == s.dtype == xp.float32
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the layers (1.0 - out, + 1e-7, / N) and SGD (lr * grad) pass Python numbers, each a "
+    "host-to-device transfer in eager JAX (9 per step); the loop indexes batches[row] per step",
+)
+def test_an_eager_jax_step_moves_nothing(backend) -> None:
+    """Eager JAX (compile=False): every Python number in the step is a transfer to the device."""
+    only_jax(backend)
+    import jax
+
+    engine, params, state, x, t, batches = chunk(backend)
+    engine = Engine(network(), SGD(RUN["lr"]), "backprop", None)  # eager
+    engine.step(params, state, x, t, batches[0, ...])
+    index = batches[1, ...]
+    with jax.transfer_guard("disallow"):
+        jax.block_until_ready(engine.step(params, state, x, t, index))

@@ -93,9 +93,14 @@ def _notes() -> str:
 def _natives() -> dict[str, Any]:
     import jax
 
+    # Compiled: eagerly, jax.nn.softmax is five dispatches and a host-to-device
+    # transfer of a constant (143 us on the CPU, against 37 us as one compiled
+    # call); inside a compiled step it is inlined as before. sigmoid is one
+    # operation already (lax.logistic).
+    softmax = jax.jit(lambda x, axis: jax.nn.softmax(x, axis=axis), static_argnums=1)
     return {
         "sigmoid": jax.nn.sigmoid,
-        "softmax": lambda x, axis=-1: jax.nn.softmax(x, axis=axis),
+        "softmax": lambda x, axis=-1: softmax(x, axis),
     }
 
 
