@@ -71,7 +71,8 @@ def test_an_empty_device_means_the_backends_default(
     assert bk.resolve_backend(backend, blank) is backend  # as None: the Backend's own device
     from xpnet.cli import main
 
-    assert main(["gradcheck", "--backend", backend.name, "--device", blank]) == 0
+    argv = ["gradcheck", "--backend", backend.name, "--device", blank, "--hidden", "2"]
+    assert main([*argv, "--mode", "fast", "--directions", "1"]) == 0
     assert f"on {backend.name}" in capsys.readouterr().out
 
 

