@@ -160,29 +160,29 @@ def cupy_capture_probe() -> str:
     return outcome
 
 
+def hand(module: str, function: str = "train_loop"):
+    """A hand-written loop, imported when its path runs: a broken library fails that path only."""
+    return getattr(__import__(module), function)
+
+
 def paths(args, host, device):
     """(name, function) in order of value: what the first GPU run must bring back first."""
-    import reference_jax
-    import reference_torch
-
     n = args.iters
     kw = dict(iters=n, batch_size=BATCH, lr=LR, seed=0, eval_every=TRAINING_ONLY)
     found = [
         ("gemm", lambda: gemm("torch", device, 1024 if args.cpu else 8192)),
         ("xpnet jax compiled", lambda: xpnet_path(host, "jax", device, n, True)),
         ("hand jax lax.scan", lambda: hand_path(
-            host, "jax", device, n, lambda *a: reference_jax.train_loop(*a, **kw))),
+            host, "jax", device, n, lambda *a: hand("reference_jax")(*a, **kw))),
         ("xpnet torch eager", lambda: xpnet_path(host, "torch", device, n, False)),
         ("hand torch eager", lambda: hand_path(
-            host, "torch", device, n, lambda *a: reference_torch.train_loop(*a, **kw))),
+            host, "torch", device, n, lambda *a: hand("reference_torch")(*a, **kw))),
     ]  # fmt: skip
     if not args.cpu:
-        import reference_cupy
-
         found += [
             ("xpnet cupy eager", lambda: xpnet_path(host, "cupy", None, n, False)),
             ("hand cupy eager", lambda: hand_path(
-                host, "cupy", None, n, lambda *a: reference_cupy.train_loop(*a, **kw))),
+                host, "cupy", None, n, lambda *a: hand("reference_cupy")(*a, **kw))),
             ("cupy graph capture of a matmul", cupy_capture_probe),
         ]  # fmt: skip
     eager = args.jax_eager_iters
@@ -192,9 +192,10 @@ def paths(args, host, device):
     ]
     if not args.cpu:
         graphed = dict(iters=n, batch_size=BATCH, lr=LR, seed=0)
+        chunk_graph = "train_loop_chunk_graph"
         found.append(("hand torch CUDA graph of 250 steps", lambda: hand_path(
             host, "torch", device, n,
-            lambda *a: reference_torch.train_loop_chunk_graph(*a, **graphed))))  # fmt: skip
+            lambda *a: hand("reference_torch", chunk_graph)(*a, **graphed))))  # fmt: skip
     return found
 
 

@@ -5,8 +5,9 @@
 #   1. packaging  installs the bundle's wheels (.whl/, scripts/gpu_bundle.sh) that the
 #                 machine lacks, without an index, into a folder put on PYTHONPATH
 #   2. preflight  Python, versions, the devices each backend sees (scripts/gpu_preflight.py);
-#                 one line and exit 1 if xpnet does not import, MNIST is missing
-#                 (.data/mnist, or XPNET_DATA) or a backend sees no GPU
+#                 one line and a stop if xpnet does not import or MNIST is missing
+#                 (.data/mnist, or XPNET_DATA); one line and a failure, the rest still
+#                 running, if a backend sees no GPU
 #   3. bench      benchmarks/bench_gpu.py: the chapter's job on every path against its
 #                 hand-written loop, and a large GEMM
 #   4. tests      a GPU-relevant subset of the suite on each backend, side by side,
@@ -165,9 +166,14 @@ fi
 
 if wants preflight; then
     section=$SECONDS
-    if limited "$LIMIT_PREFLIGHT" python3 scripts/gpu_preflight.py --out "$OUT_DIR" $CPU_FLAG \
-        --backends "$(echo $NAMES | tr ' ' ',')" 2>&1 | tee -a "$LOG"; then
+    limited "$LIMIT_PREFLIGHT" python3 scripts/gpu_preflight.py --out "$OUT_DIR" $CPU_FLAG \
+        --backends "$(echo $NAMES | tr ' ' ',')" 2>&1 | tee -a "$LOG"
+    rc=$?
+    if [ $rc -eq 0 ]; then
         record preflight ok $((SECONDS - section))
+    elif [ $rc -eq 1 ]; then  # a backend sees no GPU: a failure; the others still run
+        record preflight failed $((SECONDS - section)) "$(tail -n 1 "$LOG")"
+        status=1
     else
         record preflight failed $((SECONDS - section)) "$(tail -n 1 "$LOG")"
         log "stopping: nothing after the preflight can work"

@@ -3,10 +3,14 @@
 Prints Python, the libraries' versions (and where the bundled ones were
 imported from) and the devices each backend sees, runs one small matrix
 product on each backend's device, and writes ``preflight.json`` to `--out`.
-Fails in one line (``gpu_check: preflight failed: ...``, exit status 1) when
-xpnet does not import, MNIST is missing, or a backend that should see a GPU
-does not: CuPy, PyTorch and JAX on a GPU run; PyTorch and JAX on the CPU with
-``--cpu``, where the CPU stands in for the GPU.
+Fails in one line (``gpu_check: preflight failed: ...``):
+
+* with exit status 2 when nothing else can work: xpnet or a bundled
+  dependency does not import, MNIST is missing, or (on a GPU run)
+  nvidia-smi finds no GPU;
+* with exit status 1 when a backend that should see a GPU does not (CuPy,
+  PyTorch and JAX on a GPU run; PyTorch and JAX on the CPU with ``--cpu``,
+  where the CPU stands in for the GPU): the check goes on with the others.
 
 Usage: python scripts/gpu_preflight.py --out DIR [--cpu] [--backends torch,jax]
 MNIST is read from XPNET_DATA (scripts/gpu_check.sh sets it).
@@ -113,7 +117,12 @@ def preflight(cpu: bool, backends: list[str]) -> dict:
     if not cpu and report["gpu"] is None:
         raise Failed("nvidia-smi finds no GPU")
     device = "cpu" if cpu else "cuda"
-    report["backends"] = {name: device_check(xpnet, name, device) for name in backends}
+    report["backends"] = {}
+    for name in backends:
+        try:
+            report["backends"][name] = device_check(xpnet, name, device)
+        except Failed as failure:
+            report["backends"][name] = {"failed": str(failure)}
     return report
 
 
@@ -122,6 +131,8 @@ def show(report: dict) -> None:
     libs = {**report["libraries"], **report["bundled"]}
     print("gpu_check: " + ", ".join(f"{k} {v['version'] or '-'}" for k, v in libs.items()))
     for name, b in report["backends"].items():
+        if "failed" in b:
+            continue
         seen = ", ".join(b["devices"])
         print(f"gpu_check: {name} sees {seen}; uses {b['device']} (first product "
               f"{b['first_product_s']:.2f} s, matmul precision {b['precision']})")  # fmt: skip
@@ -138,13 +149,19 @@ def main() -> int:
     try:
         report = preflight(args.cpu, backends)
     except Failed as failure:
-        report = {"failed": str(failure)}
-        print(f"gpu_check: preflight failed: {failure}", flush=True)
+        report = {"failed": str(failure), "fatal": True}
     report["seconds"] = time.perf_counter() - start
+    broken = [b["failed"] for b in report.get("backends", {}).values() if "failed" in b]
+    if broken:
+        report["failed"] = "; ".join(broken)
     Path(args.out, "preflight.json").write_text(json.dumps(report, indent=1) + "\n")
-    if "failed" in report:
-        return 1
+    if report.get("fatal"):
+        print(f"gpu_check: preflight failed: {report['failed']}", flush=True)
+        return 2
     show(report)
+    if broken:
+        print(f"gpu_check: preflight failed: {report['failed']}", flush=True)
+        return 1
     return 0
 
 

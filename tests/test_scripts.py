@@ -8,6 +8,7 @@ fails in one line on what is missing, writing its results where it is told.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -132,10 +133,32 @@ def test_the_preflight_fails_in_one_line_without_mnist(backend, tmp_path) -> Non
         "XPNET_GPU_BACKENDS": "",
     }
     result = gpu_check("--cpu", "--only", "preflight", env=env)
-    assert result.returncode == 1
+    assert result.returncode == 1  # and stops: "nothing after the preflight can work"
+    assert (
+        result.stdout.splitlines()[-1]
+        == "gpu_check: stopping: nothing after the preflight can work"
+    )
     failed = [line for line in result.stdout.splitlines() if "preflight failed" in line]
     assert len(failed) == 1 and "MNIST is missing" in failed[0]
     assert json.loads((out / "preflight.json").read_text())["failed"].startswith("MNIST is missing")
     assert json.loads((out / "summary.json").read_text())["sections"]["preflight"]["status"] == (
         "failed"
     )
+
+
+@pytest.mark.mnist
+def test_a_backend_that_cannot_run_fails_the_check_but_not_the_rest(backend, mnist_dir, tmp_path):
+    """One line for the broken backend; the check goes on (a first run brings back what it can)."""
+    only_once(backend)
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed here: it would run")
+    out = tmp_path / "out"
+    env = {"XPNET_GPU_OUT": str(out), "XPNET_DATA": str(mnist_dir), "XPNET_GPU_BACKENDS": "cupy"}
+    result = gpu_check("--cpu", "--only", "preflight", env=env)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if "preflight failed" in line]
+    assert len(failed) == 1
+    assert failed[0].startswith("gpu_check: preflight failed: backend 'cupy' does not import: ")
+    assert "failed" in json.loads((out / "preflight.json").read_text())["backends"]["cupy"]
+    assert lines[-1].startswith("gpu_check: done in ") and "FAILED" in lines[-1]

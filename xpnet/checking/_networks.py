@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Params
-from ..backend import dtype_name, matmul_precision, namespace
+from ..backend import backend_of, dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError
 from ._check import check_grads, settings, verdict
 from ._modes import full_report
@@ -70,7 +70,8 @@ def check_network_gradient(
         When backpropagation and the finite differences disagree.
     """
     opts = settings(mode, order, h, rtol, atol, directions, seed)
-    with matmul_precision(net.backend, "highest"):  # whatever the caller set (see check_grads)
+    # Whatever the caller set (see check_grads); the backend is that of the parameters.
+    with matmul_precision(backend_of(next(iter(net.params.values()))), "highest"):
         return _check_network(net, x, t, loss, opts)
 
 
