@@ -240,6 +240,8 @@ def main() -> int:
     if args.cpu:  # a test of this script: evaluations on 6,000 and 1,000 images
         (x, t), (xt, tt) = host
         host, source = ((x[:6000], t[:6000]), (xt[:1000], tt[:1000])), source + " (a tenth)"
+        with contextlib.suppress(ImportError):  # on a busy machine, more threads wait for cores
+            __import__("torch").set_num_threads(1)
     results = {
         "machine": {
             "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "gpu": gpu,
