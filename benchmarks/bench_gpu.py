@@ -1,187 +1,158 @@
-"""GPU benchmarks: xpnet on CuPy / PyTorch / JAX against a hand-written PyTorch loop.
+"""GPU benchmarks: the chapter's job on every path, each against its own hand-written loop.
 
-1. Backprop training, 784-50-10 at batch 100 (the chapter) and 784-4096-10 at
-   batch 8192 (a size where the GPU is busy), iterations per second: every
-   backend eager (``compile=False``) and, where it has a compiler, compiled
-   (``compile=True``: jax.jit, torch.compile with CUDA graphs), against the
-   hand-written PyTorch loop eager and replayed from a captured CUDA graph.
-   Compile time is reported apart and left out of iterations per second.
-2. One structured numerical gradient (784-50-10, batch 100, float64) on each
-   backend, with a PyTorch autograd backprop gradient as the yardstick.
-3. ``xpnet train --grad numerical`` for the chapter's 10,000 iterations (CuPy,
-   else PyTorch).
+The job: 784-50-10, sigmoid, batch 100, lr 0.1, float32, MNIST (random data
+of its shape without it), `--iters` iterations (2,000) of training only:
+evaluations after the first and the last iteration, as ``xpnet.train`` with a
+huge ``eval_every``. Each xpnet path runs beside a loop written by hand in
+its library, on the same device, in this process:
 
-Usage: python benchmarks/bench_gpu.py [--device cuda] [--quick] [--out FILE.json]
-Reads MNIST from XPNET_DATA when present, else times on random data of MNIST's shape.
+| path | hand-written loop |
+| --- | --- |
+| JAX compiled (jax.jit, the default) | ``lax.scan`` over the iterations (reference_jax.py) |
+| PyTorch eager | the eager PyTorch loop (reference_torch.py) |
+| CuPy eager | the CuPy loop (reference_cupy.py) |
+| JAX eager (``compile=False``; `--jax-eager-iters`) | - |
+| PyTorch compiled (torch.compile, CUDA graphs) | a CUDA graph of 250 steps (reference_torch.py) |
+
+plus a large float32 matrix product (the machine's rate) at full float32 and
+with TF32, whether CuPy can capture a matrix product into a CUDA graph, and
+the time each path spends compiling (apart). Seconds per step leave compile
+time out: xpnet's ``History.compile_seconds``, and the hand loops' first run.
+
+The results are written to `--out` after every path, so a run cut short
+keeps what it measured. Without a GPU it says so in one line and exits 0;
+``--cpu`` runs the paths on the CPU instead (no CuPy, no CUDA graphs), to
+test this script.
+
+Usage: python benchmarks/bench_gpu.py [--iters 2000] [--cpu] [--out FILE.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import statistics
+import os
+import platform
+import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import reference_numpy as ref
-from bench_train import write_results
 
 import xpnet
 
+TRAINING_ONLY = 10**9  # eval_every: evaluations after iteration 0 and the last only
+HIDDEN, BATCH, LR = 50, 100, 0.1
 
-def gpu_name() -> str:
+
+def gpu_name() -> str | None:
+    if shutil.which("nvidia-smi") is None:
+        return None
     try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip().splitlines()[0]
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        return "none"
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, check=True, timeout=20)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None
 
 
-def host_data(quick: bool):
+def host_data():
     try:
         (x, t), (xt, tt) = xpnet.load_mnist(backend="numpy", download=False)
-        source = "MNIST"
+        return ((x, t), (xt, tt)), "MNIST"
     except xpnet.datasets.MnistError:
         rng = np.random.default_rng(0)
         x, t = rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000)
-        xt, tt = x[:10000], t[:10000]
-        source = "random data of MNIST's shape"
-    if quick:
-        x, t, xt, tt = x[:6000], t[:6000], xt[:1000], tt[:1000]
-    return ((x, t), (xt, tt)), source
+        return ((x, t), (x[:10000], t[:10000])), "random data of MNIST's shape"
 
 
-def backends(device: str) -> list[tuple[str, str]]:
-    found = []
-    for name in ("cupy", "torch", "jax"):
-        dev = None if name == "cupy" else device
-        try:
-            xpnet.backend.resolve_backend(name, dev)
-            found.append((name, dev))
-        except (ImportError, RuntimeError, ValueError):
-            pass
-    return found
-
-
-def time_xpnet_train(name, dev, host, hidden, batch, iters, compile=False):
-    """Seconds of a timed run (compile time left out), its test accuracy, its compile time."""
-    b = xpnet.backend.resolve_backend(name, dev)
-    (x, t), (xt, tt) = host
-    data = (
-        xpnet.asarray(x, backend=b),
-        xpnet.asarray(t, dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b),
+def on_backend(host, name, device):
+    b = xpnet.backend.resolve_backend(name, device)
+    labels = xpnet.backend.index_dtype(b.xp, b.device)
+    return b, tuple(
+        (xpnet.asarray(x, backend=b), xpnet.asarray(t, dtype=labels, backend=b)) for x, t in host
     )
-    test = (
-        xpnet.asarray(xt, backend=b),
-        xpnet.asarray(tt, dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b),
-    )
-    net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
-    warm_up = xpnet.train(net, data, iters=5, batch_size=batch, seed=0, verbose=0, compile=compile)
-    net = xpnet.TwoLayerNet(784, hidden, 10, seed=0, backend=b)
+
+
+def xpnet_path(host, name, device, iters, compile):
+    """xpnet.train on one backend: seconds per step with compiling left out."""
+    b, (train, test) = on_backend(host, name, device)
+    # A warm-up run: first calls (and torch.compile, which keeps its code for later
+    # runs of these shapes) are not the steady state that the timed run measures.
+    net = xpnet.TwoLayerNet(784, HIDDEN, 10, seed=0, backend=b)
+    xpnet.train(net, train, test, iters=3, batch_size=BATCH, seed=0, verbose=0, compile=compile)
+    net = xpnet.TwoLayerNet(784, HIDDEN, 10, seed=0, backend=b)
     start = time.perf_counter()
     h = xpnet.train(
-        net,
-        data,
-        test,
-        iters=iters,
-        batch_size=batch,
-        lr=0.1,
-        seed=0,
-        eval_every=max(iters // 4, 1),
-        verbose=0,
-        compile=compile,
-    )
-    seconds = time.perf_counter() - start  # torch.compile compiled in the warm-up; jax.jit again
-    return seconds - h.compile_seconds, h.test_acc[-1], warm_up.compile_seconds
+        net, train, test, iters=iters, batch_size=BATCH, lr=LR, seed=0,
+        eval_every=TRAINING_ONLY, verbose=0, compile=compile,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    return {
+        "us_per_step": (wall - h.compile_seconds) / iters * 1e6, "wall_s": wall,
+        "compile_s": h.compile_seconds, "test_acc": h.test_acc[-1],
+        "loss_last": h.train_loss[-1], "device": str(b.device),
+    }  # fmt: skip
 
 
-def time_torch_train(device, host, hidden, batch, iters, graphed=False):
-    import reference_torch
-    import torch
-
-    (x, t), (xt, tt) = host
-    x, t = torch.from_numpy(x).to(device), torch.from_numpy(np.asarray(t, np.int64)).to(device)
-    xt, tt = torch.from_numpy(xt).to(device), torch.from_numpy(np.asarray(tt, np.int64)).to(device)
-    init = ref.init_params((784, hidden, 10), seed=0)
-    params = {k: torch.from_numpy(v).to(device) for k, v in init.items()}
-    loop = reference_torch.train_loop_graphed if graphed else reference_torch.train_loop
-    start = time.perf_counter()
-    _, test_acc = loop(
-        params,
-        x,
-        t,
-        xt,
-        tt,
-        iters=iters,
-        batch_size=batch,
-        lr=0.1,
-        seed=0,
-        eval_every=max(iters // 4, 1),
-    )
-    return time.perf_counter() - start, test_acc[-1]
+def hand_path(host, name, device, iters, loop):
+    """A hand-written loop, run twice: the second run is timed (the first compiles, warms up)."""
+    b, ((x, t), (xt, tt)) = on_backend(host, name, device)
+    xp = b.xp
+    runs = []
+    for _ in range(2):  # fresh weights each run: torch.asarray shares NumPy's memory
+        init = ref.init_params((784, HIDDEN, 10), seed=0)
+        params = {k: xpnet.asarray(v, backend=b) for k, v in init.items()}
+        start = time.perf_counter()
+        losses, test_acc = loop(params, x, t, xt, tt)[:2]
+        last = float(xpnet.to_numpy(xp.asarray(losses[-1])))  # waits for the device
+        runs.append((time.perf_counter() - start, test_acc[-1], last))
+    (first, _, _), (wall, acc, last) = runs
+    return {
+        "us_per_step": wall / iters * 1e6, "wall_s": wall, "first_run_s": first,
+        "test_acc": float(acc), "loss_last": last,
+    }  # fmt: skip
 
 
-def numerical_gradients(found, host, repeats):
-    (x, t), _ = host
-    out = {}
-    for name, dev in found:
-        b = xpnet.backend.resolve_backend(name, dev)
-        if not xpnet.backend.float64_available(b):
-            continue
-        xb = xpnet.asarray(x[:100].astype(np.float64), backend=b)
-        tb = xpnet.asarray(t[:100], dtype=xpnet.backend.index_dtype(b.xp, b.device), backend=b)
-        net = xpnet.TwoLayerNet(784, 50, 10, seed=0, dtype="float64", backend=b)
-        net.numerical_gradient(xb, tb)
-        times = []
-        for _ in range(repeats):
+def gemm(name, device, n, levels=("highest", "high"), repeats=10):
+    """TFLOP/s of an n x n x n float32 matrix product, at each matmul precision."""
+    b = xpnet.backend.resolve_backend(name, device)
+    rng = np.random.default_rng(0)
+    a = xpnet.asarray(rng.standard_normal((n, n), dtype=np.float32), backend=b)
+    out = {"n": n}
+    for level in levels:
+        with xpnet.backend.matmul_precision(b, level):
+            for _ in range(3):
+                c = a @ a
+            xpnet.to_numpy(c[:1, :1])
             start = time.perf_counter()
-            g = net.numerical_gradient(xb, tb)
-            xpnet.to_numpy(g["W1"][:1, :1])
-            times.append(time.perf_counter() - start)
-        bp = net.gradient(xb, tb)
-        diff = max(
-            float(
-                np.abs(xpnet.to_numpy(g[k]) - xpnet.to_numpy(bp[k])).max()
-                / np.abs(xpnet.to_numpy(bp[k])).max()
-            )
-            for k in g
-        )
-        out[name] = {
-            "structured_median_s": statistics.median(times),
-            "max_rel_diff_vs_backprop": diff,
-        }
+            for _ in range(repeats):
+                c = a @ a
+            xpnet.to_numpy(c[:1, :1])
+            seconds = (time.perf_counter() - start) / repeats
+        out[level] = {"tflops": 2 * n**3 / seconds / 1e12, "ms": seconds * 1e3}
     return out
 
 
 def cupy_capture_probe() -> str:
-    """Whether the installed CuPy captures a matrix product into a CUDA graph.
+    """Whether the installed CuPy captures a matrix product into a CUDA graph (docs/compile.md)."""
+    import cupy
 
-    xpnet has no compiler for CuPy because CuPy refuses cuBLAS calls during
-    stream capture; this records whether that is still so.
-    """
-    try:
-        import cupy
-    except ImportError:
-        return "cupy not installed"
     a = cupy.ones((8, 8), dtype=cupy.float32)
     stream = cupy.cuda.Stream(non_blocking=True)
     with stream:
         stream.begin_capture()
         try:
             a @ a
-        except NotImplementedError as exc:
-            outcome = f"refused: {exc}"
+        except Exception as exc:  # what CuPy says is the finding
+            outcome = f"refused: {type(exc).__name__}: {exc}"
         else:
             outcome = "captured"
         finally:
@@ -189,75 +160,121 @@ def cupy_capture_probe() -> str:
     return outcome
 
 
-def main() -> None:
+def hand(module: str, function: str = "train_loop"):
+    """A hand-written loop, imported when its path runs: a broken library fails that path only."""
+    return getattr(__import__(module), function)
+
+
+def paths(args, host, device):
+    """(name, function) in order of value: what the first GPU run must bring back first."""
+    n = args.iters
+    kw = dict(iters=n, batch_size=BATCH, lr=LR, seed=0, eval_every=TRAINING_ONLY)
+    found = [
+        ("gemm", lambda: gemm("torch", device, 1024 if args.cpu else 8192)),
+        ("xpnet jax compiled", lambda: xpnet_path(host, "jax", device, n, True)),
+        ("hand jax lax.scan", lambda: hand_path(
+            host, "jax", device, n, lambda *a: hand("reference_jax")(*a, **kw))),
+        ("xpnet torch eager", lambda: xpnet_path(host, "torch", device, n, False)),
+        ("hand torch eager", lambda: hand_path(
+            host, "torch", device, n, lambda *a: hand("reference_torch")(*a, **kw))),
+    ]  # fmt: skip
+    if not args.cpu:
+        found += [
+            ("xpnet cupy eager", lambda: xpnet_path(host, "cupy", None, n, False)),
+            ("hand cupy eager", lambda: hand_path(
+                host, "cupy", None, n, lambda *a: hand("reference_cupy")(*a, **kw))),
+            ("cupy graph capture of a matmul", cupy_capture_probe),
+        ]  # fmt: skip
+    eager = args.jax_eager_iters
+    found += [
+        ("xpnet jax eager", lambda: xpnet_path(host, "jax", device, eager, False)),
+        ("xpnet torch compiled", lambda: xpnet_path(host, "torch", device, n, True)),
+    ]
+    if not args.cpu:
+        graphed = dict(iters=n, batch_size=BATCH, lr=LR, seed=0)
+        chunk_graph = "train_loop_chunk_graph"
+        found.append(("hand torch CUDA graph of 250 steps", lambda: hand_path(
+            host, "torch", device, n,
+            lambda *a: hand("reference_torch", chunk_graph)(*a, **graphed))))  # fmt: skip
+    return found
+
+
+def ratios(results):
+    pairs = {
+        "jax compiled / lax.scan": ("xpnet jax compiled", "hand jax lax.scan"),
+        "torch eager / hand": ("xpnet torch eager", "hand torch eager"),
+        "cupy eager / hand": ("xpnet cupy eager", "hand cupy eager"),
+        "torch compiled / CUDA graph of 250 steps": (
+            "xpnet torch compiled", "hand torch CUDA graph of 250 steps"),
+    }  # fmt: skip
+    out = {}
+    for label, (a, b) in pairs.items():
+        if "us_per_step" in results.get(a, {}) and "us_per_step" in results.get(b, {}):
+            out[label] = results[a]["us_per_step"] / results[b]["us_per_step"]
+    return out
+
+
+def write(results, out):
+    results["ratios"] = ratios(results["paths"])
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1) + "\n")
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument(
-        "--quick", action="store_true", help="small sizes: a smoke test of this script"
-    )
+    parser.add_argument("--iters", type=int, default=None, help="per path (2000; 200 with --cpu)")
+    parser.add_argument("--jax-eager-iters", type=int, default=100)
+    parser.add_argument("--cpu", action="store_true", help="run the paths on the CPU (a test)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    host, source = host_data(args.quick)
-    found = backends(args.device)
+    gpu = gpu_name()
+    if gpu is None and not args.cpu:
+        print("bench_gpu: skipped: no NVIDIA GPU (nvidia-smi finds none); --cpu runs the paths "
+              "on the CPU")  # fmt: skip
+        return 0
+    args.iters = args.iters or (200 if args.cpu else 2000)
+    if args.iters % 250 and not args.cpu:
+        parser.error("--iters must be a multiple of 250 (the hand CUDA graph's chunk)")
+    device = "cpu" if args.cpu else "cuda"
+    host, source = host_data()
+    if args.cpu:  # a test of this script: evaluations on 6,000 and 1,000 images
+        (x, t), (xt, tt) = host
+        host, source = ((x[:6000], t[:6000]), (xt[:1000], tt[:1000])), source + " (a tenth)"
+        with contextlib.suppress(ImportError):  # on a busy machine, more threads wait for cores
+            __import__("torch").set_num_threads(1)
     results = {
-        "machine": {"date": date.today().isoformat(), "gpu": gpu_name(), "device": args.device},
-        "data": source,
-    }
-    small_iters, big_iters = (50, 4) if args.quick else (2000, 200)
-    big_hidden, big_batch = (256, 512) if args.quick else (4096, 8192)
-    rows = {}
-    for label, hidden, batch, iters in (
-        ("784-50-10 batch 100", 50, 100, small_iters),
-        (f"784-{big_hidden}-10 batch {big_batch}", big_hidden, big_batch, big_iters),
-    ):
-        row = {}
-        for name, dev in found:
-            has_compiler = xpnet.backend.resolve_backend(name, dev).library.compiler is not None
-            for mode in (False, True) if has_compiler else (False,):
-                n = iters if mode or name != "jax" else max(iters // 10, 4)  # eager JAX: slow
-                seconds, acc, comp = time_xpnet_train(name, dev, host, hidden, batch, n, mode)
-                row[f"xpnet {name} {'compiled' if mode else 'eager'}"] = {
-                    "iters_per_s": n / seconds,
-                    "test_acc": acc,
-                    "compile_s": comp,
-                }
-        if any(name == "torch" for name, _ in found):
-            for graphed in (False, True) if args.device.startswith("cuda") else (False,):
-                seconds, acc = time_torch_train(args.device, host, hidden, batch, iters, graphed)
-                row[f"torch loop{' (CUDA graph)' if graphed else ''}"] = {
-                    "iters_per_s": iters / seconds,
-                    "test_acc": acc,
-                }
-        rows[label] = row
-        print(label, json.dumps(row), flush=True)
-    results["train"] = rows
-    results["cupy_graph_capture_of_matmul"] = cupy_capture_probe()
-    results["numerical_gradient"] = numerical_gradients(found, host, 3 if args.quick else 20)
-    print(json.dumps(results["numerical_gradient"]), flush=True)
-    train_backend = next((name for name, _ in found if name == "cupy"), "torch")
-    if found and not args.quick:
-        cmd = [
-            sys.executable,
-            "-m",
-            "xpnet",
-            "train",
-            "--quiet",
-            "--grad",
-            "numerical",
-            "--backend",
-            train_backend,
-        ]
-        if train_backend == "torch":
-            cmd += ["--device", args.device]
+        "machine": {
+            "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "gpu": gpu,
+            "device": device, "host": platform.node(), "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "job": f"784-{HIDDEN}-10, sigmoid, batch {BATCH}, lr {LR}, float32, training only",
+        "data": source, "iters": args.iters, "jax_eager_iters": args.jax_eager_iters,
+        "paths": {},
+    }  # fmt: skip
+    for module in ("numpy", "torch", "jax", "cupy"):
+        with contextlib.suppress(ImportError):
+            results["machine"][module] = __import__(module).__version__
+    status = 0
+    for name, run in paths(args, host, device):
         start = time.perf_counter()
-        completed = subprocess.run(cmd, check=False)
-        results["train_numerical_10000"] = {
-            "backend": train_backend,
-            "wall_s": time.perf_counter() - start,
-            "returncode": completed.returncode,
-        }
-    write_results(results, args.out)
+        try:
+            found = run()
+            results["paths"][name] = found if isinstance(found, dict) else {"outcome": found}
+        except KeyboardInterrupt:  # the time limit: keep what was measured
+            results["paths"][name] = {"error": "interrupted (time limit)"}
+            write(results, args.out)
+            print(f"bench_gpu: {name}: interrupted", flush=True)
+            return 130
+        except Exception as exc:  # one broken path must not hide the rest
+            results["paths"][name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            status = 1
+        results["paths"][name]["path_s"] = time.perf_counter() - start
+        write(results, args.out)
+        print(f"bench_gpu: {name}: {json.dumps(results['paths'][name])}", flush=True)
+    print(f"bench_gpu: ratios {json.dumps(results['ratios'])}", flush=True)
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

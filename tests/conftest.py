@@ -14,6 +14,9 @@ from xpnet.backend import Backend, float64_available, resolve_backend
 
 BACKEND_NAME = os.environ.get("XPNET_BACKEND") or "numpy"
 DEVICE_NAME = os.environ.get("XPNET_DEVICE") or None
+#: Set by scripts/gpu_check.sh: a backend that cannot run (no GPU) fails every test
+#: that needs it, instead of skipping them all, which would read as a green run.
+REQUIRED = os.environ.get("XPNET_REQUIRE_BACKEND", "") not in ("", "0")
 
 
 def _configure_libraries() -> None:
@@ -50,8 +53,10 @@ _BACKEND = _load_backend()
 
 @pytest.fixture(scope="session")
 def backend() -> Backend:
-    """The Backend under test; skips every test when it is unavailable."""
+    """The Backend under test; skips every test when it is unavailable (fails if it is required)."""
     if isinstance(_BACKEND, str):
+        if REQUIRED:
+            pytest.fail(f"{_BACKEND} (XPNET_REQUIRE_BACKEND is set: a skip would hide it)")
         pytest.skip(_BACKEND)
     return _BACKEND
 

@@ -58,6 +58,24 @@ def test_environment_chooses(
     assert xpnet.get_backend().name == backend.name
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_device_means_the_backends_default(
+    clean_choice: None, backend: bk.Backend, monkeypatch: pytest.MonkeyPatch, capsys, blank: str
+) -> None:
+    """``XPNET_DEVICE=`` and ``--device ""`` (scripts set them so) name no device: the default."""
+    default = bk.resolve_backend(backend.name)
+    monkeypatch.setenv("XPNET_BACKEND", backend.name)
+    monkeypatch.setenv("XPNET_DEVICE", blank)
+    assert xpnet.get_backend() == default
+    assert bk.resolve_backend(backend.name, blank) == default
+    assert bk.resolve_backend(backend, blank) is backend  # as None: the Backend's own device
+    from xpnet.cli import main
+
+    argv = ["gradcheck", "--backend", backend.name, "--device", blank, "--hidden", "2"]
+    assert main([*argv, "--mode", "fast", "--directions", "1"]) == 0
+    assert f"on {backend.name}" in capsys.readouterr().out
+
+
 def test_use_backend_nests_and_restores_on_error(backend: bk.Backend) -> None:
     outer = xpnet.get_backend()
     with xpnet.use_backend("numpy") as inner:

@@ -195,8 +195,12 @@ def test_order_4_and_batched_agree_and_count_evaluations(backend, dtype) -> None
     fast = xpnet.check_grads(batched_f, x, grad, mode="fast", batched=True, seed=1)
     assert not fast.arrays["x"].rechecked
     assert fast.calls == 1 + 4 and fast.evaluations == 1 + 2 * 4
-    for a, b in zip(one.arrays["x"].worst, stacked.arrays["x"].worst, strict=True):
-        assert abs(a.numerical - b.numerical) <= a.tolerance
+    # Each report ranks its worst elements by error, and near-equal errors may rank
+    # differently on another device: compare the same elements, matched by index.
+    stacked_at = {e.index: e for e in stacked.arrays["x"].worst}
+    assert set(stacked_at) == {e.index for e in one.arrays["x"].worst}
+    for a in one.arrays["x"].worst:
+        assert abs(a.numerical - stacked_at[a.index].numerical) <= a.tolerance
 
 
 def test_batched_dict_stacks_every_array(backend) -> None:

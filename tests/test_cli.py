@@ -20,6 +20,8 @@ def test_info_lists_backends(capsys) -> None:
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["backend", "version", "devices"]
     assert any(line.split()[:3] == ["numpy", np.__version__, "cpu"] for line in out.splitlines())
+    precision = [line for line in out.splitlines() if line.startswith("matmul precision: ")]
+    assert len(precision) == 1 and "training at 'highest' (full float32)" in precision[0]
 
 
 def test_gradcheck_prints_small_differences(backend, capsys) -> None:

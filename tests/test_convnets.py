@@ -157,9 +157,9 @@ def test_float16_inference_agrees_with_float32(backend) -> None:
 def test_the_command_line_trains_a_convnet_and_draws_its_filters(
     backend, mnist_dir, tmp_path
 ) -> None:
-    from xpnet.cli import main
-
     import os
+
+    from xpnet.cli import main
 
     device = ["--device", os.environ["XPNET_DEVICE"]] if os.environ.get("XPNET_DEVICE") else []
     ckpt, out = tmp_path / "c.npz", tmp_path / "f.png"

@@ -52,16 +52,26 @@ from ._backends import (
 )
 from ._dtypes import dtype_name, index_dtype
 from ._natives import native, portable
+from ._precision import (
+    DEFAULT_PRECISION,
+    PRECISIONS,
+    check_precision,
+    matmul_precision,
+    precision_of,
+)
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_FLOAT",
+    "DEFAULT_PRECISION",
+    "PRECISIONS",
     "Backend",
     "asarray",
     "available_devices",
     "backend_of",
     "cast_floating",
     "check_memory",
+    "check_precision",
     "compiler_backends",
     "device",
     "dtype_name",
@@ -72,10 +82,12 @@ __all__ = [
     "is_writeable",
     "library_notes",
     "library_of",
+    "matmul_precision",
     "namespace",
     "native",
     "perturbation",
     "portable",
+    "precision_of",
     "read_only_reason",
     "resolve_backend",
     "resolve_dtype",

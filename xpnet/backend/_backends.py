@@ -112,7 +112,13 @@ def _spec_key(spec: Any) -> Any:
 _made: dict[tuple[str, Any], Backend] = {}
 
 
+def _no_device(spec: Any) -> bool:
+    """Whether a device spec names none: None or blank (`XPNET_DEVICE=`, `--device ""`)."""
+    return spec is None or (isinstance(spec, str) and not spec.strip())
+
+
 def _make_backend(name: str, spec: Any) -> Backend:
+    spec = None if _no_device(spec) else spec  # the library's default device
     key = (name, _spec_key(spec))
     if key not in _made:
         lib = _library(name)
@@ -133,8 +139,7 @@ _context: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
 
 def _from_environment() -> Backend:
     name = os.environ.get("XPNET_BACKEND") or "numpy"
-    spec = os.environ.get("XPNET_DEVICE") or None
-    return _make_backend(name.strip(), spec)
+    return _make_backend(name.strip(), os.environ.get("XPNET_DEVICE"))
 
 
 def get_backend() -> Backend:
@@ -162,14 +167,17 @@ def resolve_backend(backend: str | Backend | None = None, device: Any = None) ->
         A name from :data:`BACKENDS`, a Backend, or None for :func:`get_backend`.
     device : str, device object or None
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``, array-api-strict's ``"device1"``,
-        or a library device object. None keeps the backend's device (the
-        current backend's, or the library default for a named one).
+        or a library device object. None (or an empty string, as in
+        ``XPNET_DEVICE=``) keeps the backend's device: the current backend's,
+        or the library's default for a named one.
 
     Examples
     --------
     >>> resolve_backend("numpy", "cpu")
     Backend(name='numpy', device='cpu')
     """
+    if _no_device(device):
+        device = None
     if isinstance(backend, Backend):
         return backend if device is None else _make_backend(backend.name, device)
     if backend is None:

@@ -7,7 +7,7 @@ from typing import Any
 import array_api_compat
 
 from ..errors import BackendError, DeviceNotAvailableError
-from ._library import Library, split_index
+from ._library import Library, Precision, global_setting, split_index
 
 
 def _device_count() -> int:
@@ -62,6 +62,40 @@ def _natives() -> dict[str, Any]:
     return {"sigmoid": sigmoid}
 
 
+def _compute_types() -> Any:
+    from cupy._core import _routines_linalg
+
+    return _routines_linalg
+
+
+def _get_precision() -> str:
+    """CuPy's compute type for float32 products: DEFAULT is full float32, TF32 is "high"."""
+    import cupy
+
+    lin = _compute_types()
+    kind = lin.get_compute_type(cupy.float32)  # reads CUPY_TF32 the first time
+    if kind == lin.COMPUTE_TYPE_TF32:
+        return "high"
+    if kind == lin.COMPUTE_TYPE_DEFAULT:
+        return "highest"
+    return str(lin.compute_type_to_str(kind))  # e.g. COMPUTE_TYPE_FP16, which a user chose
+
+
+def _set_precision(level: str) -> None:
+    import cupy
+
+    lin = _compute_types()
+    if level == "highest":
+        kind = lin.COMPUTE_TYPE_DEFAULT
+    elif level == "high":
+        # TF32 exists from compute capability 8.0 (Ampere); CuPy warns below it.
+        capable = int(cupy.cuda.Device().compute_capability) >= 80
+        kind = lin.COMPUTE_TYPE_TF32 if capable else lin.COMPUTE_TYPE_DEFAULT
+    else:
+        kind = getattr(lin, level)
+    lin.set_compute_type(cupy.float32, kind)
+
+
 # No compiler (compile=True is an error): CuPy refuses cuBLAS calls while a
 # stream is being captured into a CUDA graph (cupy_backends/cuda/libs/cublas.pyx,
 # setStream: "calling cuBLAS API during stream capture is currently
@@ -79,4 +113,7 @@ LIBRARY = Library(
     free_memory=_free_memory,
     natives=_natives,
     in_place=True,
+    precision=Precision(
+        level=_get_precision, setting=global_setting(_get_precision, _set_precision)
+    ),
 )

@@ -11,6 +11,7 @@ xpnet then has no float64 on JAX and says so when asked for it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from .._typing import Device, Namespace
 from ..errors import BackendError, DeviceNotAvailableError
 from ._convolutions import jax_natives
-from ._library import Compiler, Library, split_index
+from ._library import Compiler, Library, Precision, split_index
 
 
 def _parse_device(spec: Any) -> Any:
@@ -93,44 +94,131 @@ def _notes() -> str:
 def _natives() -> dict[str, Any]:
     import jax
 
+    # Compiled: eagerly, jax.nn.softmax is five dispatches and a host-to-device
+    # transfer of a constant (143 us on the CPU, against 37 us as one compiled
+    # call); inside a compiled step it is inlined as before. sigmoid is one
+    # operation already (lax.logistic).
+    softmax = jax.jit(lambda x, axis: jax.nn.softmax(x, axis=axis), static_argnums=1)
     return {
         "sigmoid": jax.nn.sigmoid,
-        "softmax": lambda x, axis=-1: jax.nn.softmax(x, axis=axis),
+        "softmax": lambda x, axis=-1: softmax(x, axis),
         **jax_natives(),  # conv2d, max_pool2d and their backwards
     }
+
+
+#: JAX's names of its matmul precisions -> xpnet's levels (None: JAX's default, TF32 on GPUs).
+_LEVELS = {"highest": "highest", "float32": "highest", "high": "high", "tensorfloat32": "high"}
+
+
+def _precision_level() -> str:
+    import jax
+
+    value = jax.config.jax_default_matmul_precision  # type: ignore[attr-defined]
+    return "default" if value is None else _LEVELS.get(str(value), str(value))
+
+
+def _precision_setting(level: str) -> Any:
+    """JAX's own context: it holds per thread, and code compiled inside is traced at `level`.
+
+    "high" is JAX's "tensorfloat32" by name: JAX's "high" is three bfloat16
+    passes on a TPU.
+    """
+    import jax
+
+    named = {"default": None, "high": "tensorfloat32", "highest": "float32"}
+    return jax.default_matmul_precision(named.get(level, level))
+
+
+def _sharding(device: Device) -> Any:
+    """Every input and output of a compiled function on `device`.
+
+    Pinned rather than inferred: an argument that JAX has not committed to a
+    device (``jnp.asarray`` without one) and the committed arrays a compiled
+    call returns would otherwise lower to two programs, so a run would
+    compile twice.
+    """
+    import jax
+
+    return jax.sharding.SingleDeviceSharding(device)
 
 
 def _jit(fn: Any, device: Device) -> Any:
     import jax
 
-    return jax.jit(fn)
+    on = _sharding(device)
+    return jax.jit(fn, in_shardings=on, out_shardings=on)
 
 
-def _jit_loop(body: Any, device: Device) -> Any:
-    """A chunk of iterations as one compiled call: ``lax.fori_loop`` over rows of `batches`.
+#: Rows of a chunk that one compiled call runs: a divisor of the chunk's 256, so
+#: full chunks waste nothing, and small, so that the rows a call masks (at most
+#: WINDOW - 1 where an evaluation cuts a chunk) cost little: benchmarks/bench_jax_loop.py.
+WINDOW = 32
 
-    `start` and `stop` are traced, not static: every part of a chunk (the
-    first iteration alone, a block cut by an evaluation) runs the same
-    compiled code, and the losses go into a vector as long as `batches`.
+
+def _jit_loop(body: Any, device: Device, window: int = WINDOW) -> Any:
+    """A chunk of iterations in compiled calls of `window` rows each: a ``lax.scan`` apiece.
+
+    The scan's length is static, so XLA knows the loop's trip count: on a GPU
+    no loop predicate is read back to the host at each iteration, as it is
+    for a loop whose bounds are traced (``fori_loop(start, stop)``). The
+    window's rows outside ``start .. stop-1`` still run but are masked: their
+    parameters, state and losses are dropped by selection (``where``; a
+    branch's predicate would be read back too). The window's position and
+    the bounds are traced, so every window of every chunk runs the same
+    compiled code: a run compiles once. Each call sends its three bounds in
+    one explicit transfer; nothing else moves between host and device.
     """
     import jax
 
-    def run(state: Any, x: Any, t: Any, batches: Any, start: Any, stop: Any) -> Any:
-        losses = jax.numpy.zeros(batches.shape[0], dtype=x.dtype)
+    jnp = jax.numpy
 
-        def one(i: Any, carry: Any) -> Any:
-            state, losses = carry
-            state, loss = body(state, x, t, batches[i])
-            return state, losses.at[i].set(loss)
+    def run(state: Any, x: Any, t: Any, batches: Any, losses: Any, bounds: Any) -> Any:
+        lo, first, stop = bounds[0], bounds[1], bounds[2]  # rows lo.., of which first..stop-1 run
+        size = min(window, batches.shape[0])  # static: shapes are known when tracing
+        rows = lo + jnp.arange(size, dtype=bounds.dtype)
 
-        return jax.lax.fori_loop(start, stop, one, (state, losses))
+        def one(carry: Any, row: Any) -> Any:
+            i, index = row
+            new, loss = body(carry, x, t, index)
+            keep = functools.partial(jnp.where, (i >= first) & (i < stop))
+            return jax.tree.map(keep, new, carry), loss.astype(losses.dtype)
 
-    return jax.jit(run)
+        indices = jax.lax.dynamic_slice_in_dim(batches, lo, size)
+        state, new = jax.lax.scan(one, state, (rows, indices))
+        new = jnp.where(
+            (rows >= first) & (rows < stop), new, jax.lax.dynamic_slice_in_dim(losses, lo, size)
+        )
+        return state, jax.lax.dynamic_update_slice_in_dim(losses, new, lo, 0)
+
+    on = _sharding(device)
+    return _Windows(jax.jit(run, in_shardings=on, out_shardings=on), device, window)
+
+
+class _Windows:
+    """Calls of the compiled window `jitted` over rows ``start .. stop-1`` of a chunk."""
+
+    def __init__(self, jitted: Any, device: Device, window: int) -> None:
+        self.jitted, self.device, self.window = jitted, device, window
+        self.zeros: dict[Any, Any] = {}  # the losses before a chunk, per (length, dtype)
+
+    def __call__(self, state: Any, x: Any, t: Any, batches: Any, start: int, stop: int) -> Any:
+        import jax
+
+        n = batches.shape[0]
+        if (n, x.dtype) not in self.zeros:  # JAX arrays are immutable: one serves every chunk
+            self.zeros[n, x.dtype] = jax.device_put(np.zeros(n, dtype=x.dtype), self.device)
+        losses, size = self.zeros[n, x.dtype], min(self.window, n)
+        for first in range(start, stop, size):
+            bounds = np.asarray([min(first, n - size), first, stop], dtype=np.int32)
+            state, losses = self.jitted(
+                state, x, t, batches, losses, jax.device_put(bounds, self.device)
+            )
+        return state, losses
 
 
 #: JAX compiles by default: eagerly, every one of the step's ~30 operations is
-#: a dispatch of its own (some 3 ms per iteration on a CPU); one compiled call
-#: per chunk of 256 iterations runs as fast as a hand-written ``lax.scan`` loop,
+#: a dispatch of its own (some 3 ms per iteration on a CPU); compiled calls of
+#: 32 iterations each run about as fast as a hand-written ``lax.scan`` loop,
 #: for under a second of compilation (docs/compile.md).
 COMPILER = Compiler(name="jax.jit", auto=lambda device: True, function=_jit, loop=_jit_loop)
 
@@ -148,4 +236,5 @@ LIBRARY = Library(
     notes=_notes,
     compiler=COMPILER,
     natives=_natives,
+    precision=Precision(level=_precision_level, setting=_precision_setting),
 )

@@ -16,7 +16,9 @@ from ..errors import BackendError
 __all__ = [
     "Compiler",
     "Library",
+    "Precision",
     "default_has_float64",
+    "global_setting",
     "no_natives",
     "plain_perturbation",
     "split_index",
@@ -62,8 +64,13 @@ class Compiler:
       ``start .. stop-1`` of `batches` (always
       :attr:`xpnet.random.BatchSampler.CHUNK` rows, so shapes never change),
       and a `losses` vector as long as `batches` whose entries ``start ..
-      stop-1`` are the losses;
+      stop-1`` are the losses; it compiles once per run and shape, and moves
+      nothing between host and device but its bounds;
     * `step` compiles the body itself, same signature; the Python loop calls it.
+
+    Either way, what a call returns is the caller's: no later call overwrites
+    it (a CUDA graph's replays reuse their outputs' memory, so a compiler
+    that replays one returns copies).
 
     Attributes
     ----------
@@ -81,9 +88,9 @@ class Compiler:
         ``(body, device) -> compiled``, as described above; one of them is set.
     own : callable
         ``(state, device) -> state``: the state a compiled call returned
-        (a tuple of dicts of arrays), made the caller's own.
-        Copies where the compiler reuses its outputs' memory at the next call
-        (CUDA graphs); the arrays themselves elsewhere.
+        (a tuple of dicts of arrays), made the caller's own at the end of a
+        chunk, for a compiler whose calls do not already hand back arrays of
+        their own; the arrays themselves by default.
     """
 
     name: str
@@ -92,6 +99,46 @@ class Compiler:
     loop: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
     step: Callable[[Callable[..., Any], Device], Callable[..., Any]] | None = None
     own: Callable[[Any, Device], Any] = lambda tree, device: tree
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How one library sets the precision of its float32 matrix products.
+
+    Levels are xpnet's words: "highest" (full float32) and "high" (TF32
+    allowed: a 10-bit mantissa on the tensor cores of GPUs that have them);
+    :func:`xpnet.backend.matmul_precision` applies them.
+
+    Attributes
+    ----------
+    level : callable
+        ``() -> str``: the current setting, "highest" or "high", or another
+        of the library's own words ("default", "medium") that `setting` takes back.
+    setting : callable
+        ``level -> context manager``: inside it, the library's float32
+        matrix products run at `level`; on leaving, the setting before it
+        is back.
+    """
+
+    level: Callable[[], str]
+    setting: Callable[[str], AbstractContextManager[None]]
+
+
+def global_setting(
+    get: Callable[[], str], put: Callable[[str], None]
+) -> Callable[[str], AbstractContextManager[None]]:
+    """A `Precision.setting` for a library with a process-wide setting: set, then restore."""
+
+    @contextlib.contextmanager
+    def setting(level: str) -> Iterator[None]:
+        before = get()
+        put(level)
+        try:
+            yield
+        finally:
+            put(before)
+
+    return setting
 
 
 @dataclass(frozen=True)
@@ -156,6 +203,10 @@ class Library:
         the arguments xpnet gives them (``"take"``: ``take(x, indices, axis)``
         with indices known to be non-negative). Called once, after the library
         is imported.
+    precision : Precision or None
+        How it sets the precision of float32 matrix products (TF32 or not);
+        None for libraries that always compute in full float32 (NumPy,
+        array-api-strict).
     """
 
     name: str
@@ -174,6 +225,7 @@ class Library:
     compiler: Compiler | None = None
     in_place: bool = False
     natives: Callable[[], dict[str, Callable[..., Any]]] = no_natives
+    precision: Precision | None = None
 
 
 def split_index(spec: str, backend: str) -> tuple[str, int | None]:

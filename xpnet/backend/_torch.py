@@ -12,7 +12,7 @@ import array_api_compat
 from .._typing import Device
 from ..errors import BackendError, DeviceNotAvailableError
 from ._convolutions import torch_natives
-from ._library import Compiler, Library
+from ._library import Compiler, Library, Precision, global_setting
 
 #: Accelerator types listed by ``xpnet info`` when the installed torch has them.
 ACCELERATORS = ("cuda", "xpu", "mps")
@@ -117,10 +117,16 @@ def _quiet() -> Iterator[None]:
 
     Dynamo warns when it traces through array-api-compat's cached helpers,
     and compiling imports parts of torch that warn about deprecated parts of
-    torch; neither is the user's business.
+    torch; neither is the user's business. Inductor also warns, once per
+    process, that a GPU's TF32 tensor cores are "available but not enabled":
+    xpnet chose that itself (full float32 unless ``precision="high"``, see
+    :mod:`xpnet.backend._precision`), so the advice is not the user's either.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*functools.lru_cache", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="TensorFloat32 tensor cores", category=UserWarning
+        )
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         yield
 
@@ -144,13 +150,46 @@ def _compile(fn: Any, mode: str | None = None) -> Any:
     return call
 
 
+def _copies(tensors: list[Any]) -> list[Any]:
+    """Fresh copies of `tensors`, made by one multi-tensor kernel (one launch, not one each)."""
+    import torch
+
+    copies = [torch.empty_like(tensor) for tensor in tensors]
+    if copies:
+        torch._foreach_copy_(copies, tensors)
+    return copies
+
+
+def _replayed(compiled: Any) -> Any:
+    """The step around `compiled`, a step that CUDA graphs replay: its outputs made the caller's.
+
+    A CUDA graph writes every replay's outputs into the same memory, and
+    inductor's CUDA-graph trees invalidate the previous replay's outputs
+    when the next one begins ("accessing tensor output of CUDAGraphs that
+    has been overwritten by a subsequent run"). The parameters a step
+    returns are the next step's inputs, and the loop keeps each step's
+    loss: so each step begins a new iteration of the tree
+    (``cudagraph_mark_step_begin``) and returns copies, made in one kernel,
+    which no later replay touches.
+    """
+    import torch
+
+    def step(state: Any, x: Any, t: Any, index: Any) -> Any:
+        torch.compiler.cudagraph_mark_step_begin()
+        state, loss = compiled(state, x, t, index)
+        owned = iter(_copies([*(v for part in state for v in part.values()), loss]))
+        return tuple({k: next(owned) for k in part} for part in state), next(owned)
+
+    return step
+
+
 def _compile_step(body: Any, device: Device) -> Any:
     """The step through inductor; on CUDA also replayed as a CUDA graph ("reduce-overhead")."""
     if device.type != "cuda":
         return _compile(body)
     import torch
 
-    compiled = _compile(body, "reduce-overhead")
+    compiled = _replayed(_compile(body, "reduce-overhead"))
     marked: set[int] = set()
 
     def step(state: Any, x: Any, t: Any, index: Any) -> Any:
@@ -158,29 +197,30 @@ def _compile_step(body: Any, device: Device) -> Any:
             if id(data) not in marked:
                 torch._dynamo.mark_static_address(data)
                 marked.add(id(data))
-        state, loss = compiled(state, x, t, index)
-        return state, loss.clone()  # the next replay reuses the loss's memory
+        return compiled(state, x, t, index)
 
     return step
 
 
-def _own(tree: Any) -> Any:
-    """Copies of the tensors a CUDA graph returned, out of the memory its next replay reuses."""
-    if isinstance(tree, tuple | list):
-        return type(tree)(_own(part) for part in tree)
-    return {key: value.clone() for key, value in tree.items()}
+def _get_precision() -> str:
+    import torch
+
+    return str(torch.get_float32_matmul_precision())
+
+
+def _set_precision(level: str) -> None:
+    import torch
+
+    # The setting torch documents (its allow_tf32 flags are the legacy form):
+    # "highest" is full float32 on every device, "high" allows TF32 on CUDA.
+    torch.set_float32_matmul_precision(level)
 
 
 #: torch.compile is off by default: on a 2-core CPU compiling the chapter's step
 #: takes longer than the 10,000 iterations it speeds up (docs/compile.md).
 #: Evaluations stay eager: four large operations, which inductor speeds up by
 #: some 10% (0.015 s an evaluation) for 10-25 s of compiling each data shape.
-COMPILER = Compiler(
-    name="torch.compile",
-    auto=lambda device: False,
-    step=_compile_step,
-    own=lambda tree, device: _own(tree) if device.type == "cuda" else tree,
-)
+COMPILER = Compiler(name="torch.compile", auto=lambda device: False, step=_compile_step)
 
 LIBRARY = Library(
     name="torch",
@@ -196,4 +236,7 @@ LIBRARY = Library(
     compiler=COMPILER,
     natives=_natives,
     in_place=True,
+    precision=Precision(
+        level=_get_precision, setting=global_setting(_get_precision, _set_precision)
+    ),
 )

@@ -16,7 +16,7 @@ from .._validation import (
     positive_int,
     shape_str,
 )
-from ..backend import dtype_name, namespace
+from ..backend import backend_of, dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError, XpnetTypeError, XpnetValueError
 from ._modes import Counted, Settings, central_differences, fast_report, full_report, value_at
 from ._report import GradientCheckReport
@@ -217,6 +217,16 @@ def check_grads(
     if not callable(f):
         raise XpnetTypeError(f"`f` must be callable. Received: {type(f).__name__}.")
     xp, arrays = _arrays(x)
+    # Full float32 whatever the caller set: TF32's 10-bit mantissa (GPUs) would
+    # make correct gradients fail the float32 tolerances.
+    with matmul_precision(backend_of(next(iter(arrays.values()))), "highest"):
+        return _check(f, x, grad, xp, arrays, opts)
+
+
+def _check(
+    f: Callable[[Any], Any], x: Any, grad: Any, xp: Namespace, arrays: dict[Any, Array], opts: Any
+) -> GradientCheckReport:
+    """:func:`check_grads` once its arguments are checked."""
     claimed = _claimed(xp, grad, x, arrays)
     work = {k: xp.asarray(a, copy=True) for k, a in arrays.items()}  # x itself is never touched
     counted = Counted(f, None if isinstance(x, Mapping) else SINGLE)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._typing import Array, Params
-from ..backend import dtype_name, namespace
+from ..backend import backend_of, dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError
 from ._check import check_grads, settings, verdict
 from ._modes import full_report
@@ -70,6 +70,13 @@ def check_network_gradient(
         When backpropagation and the finite differences disagree.
     """
     opts = settings(mode, order, h, rtol, atol, directions, seed)
+    # Whatever the caller set (see check_grads); the backend is that of the parameters.
+    with matmul_precision(backend_of(next(iter(net.params.values()))), "highest"):
+        return _check_network(net, x, t, loss, opts)
+
+
+def _check_network(net: Any, x: Array, t: Array, loss: Any, opts: Any) -> GradientCheckReport:
+    """:func:`check_network_gradient` once its options are checked, at the highest precision."""
     value, claimed = net.loss_and_gradient(x, t)
     params = dict(net.params)
     own = getattr(net, "numerical_gradient", None)

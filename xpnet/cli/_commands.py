@@ -16,10 +16,10 @@ __all__ = ["cmd_gradcheck", "cmd_info", "cmd_plot"]
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ..backend import BACKENDS, available_devices, library_notes
+    from ..backend import BACKENDS, DEFAULT_PRECISION, available_devices, library_notes
 
     print(f"{'backend':<18}{'version':<13}devices")
-    notes = []
+    notes, settings = [], []
     for name in BACKENDS:
         try:
             devices = ", ".join(available_devices(name)) or "none usable (no GPU)"
@@ -29,10 +29,24 @@ def cmd_info(args: argparse.Namespace) -> int:
         else:
             note = library_notes(name)
             notes += [f"{name}: {note}"] if note else []
+            settings += _precision_setting(name)
         print(f"{name:<18}{version:<13}{devices}")
     for note in notes:
         print(note)
+    print(
+        f"matmul precision: training at {DEFAULT_PRECISION!r} (full float32) unless "
+        "--precision high (TF32 on GPUs that have it); gradient checks always 'highest'"
+        + (f" (libraries' own settings: {', '.join(settings)})" if settings else "")
+    )
     return 0
+
+
+def _precision_setting(name: str) -> list[str]:
+    """``["torch highest"]``: library `name`'s own matmul precision now, if it has one."""
+    from ..backend import precision_of
+
+    level = precision_of(name)
+    return [] if level is None else [f"{name} {level}"]
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:

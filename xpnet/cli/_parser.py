@@ -55,6 +55,7 @@ def _add_train_parser(sub: Any) -> None:
     Options left out are None here and not passed to ``train()``, which then
     uses TrainConfig's default, or, resuming, the checkpoint's setting.
     """
+    from ..backend import PRECISIONS
     from ..layers import ACTIVATIONS
     from ..training import TrainConfig
     from ..training.config import GRADS
@@ -123,6 +124,11 @@ def _add_train_parser(sub: Any) -> None:
         "--compile", action=argparse.BooleanOptionalAction,
         help="run the training step through the backend's compiler (jax.jit, torch.compile); "
         "default: where that is fastest (JAX)",
+    )  # fmt: skip
+    t.add_argument(
+        "--precision", choices=PRECISIONS,
+        help="float32 matrix products: highest (full float32) or high (TF32 on GPUs that "
+        "have it: faster, about 1e-3 relative error; default: highest)",
     )  # fmt: skip
     t.add_argument(
         "--plot", metavar="PATH.png", help="write learning curves (- : PNG to standard output)"

@@ -91,7 +91,7 @@ def _network(args: argparse.Namespace, b: Any, seed: int) -> Any:
 #: ``xpnet train`` options that are TrainConfig fields of the same name.
 SETTINGS = (
     "iters", "batch_size", "lr", "optimizer", "grad", "eval_every", "weight_decay",
-    "validation", "compile", "checkpoint", "eval_samples",
+    "validation", "compile", "checkpoint", "eval_samples", "precision",
 )  # fmt: skip
 
 
@@ -236,6 +236,7 @@ def _summary(args: argparse.Namespace, b: Any, history: Any, net: Any) -> dict[s
         or ("batch" if args.batch_norm else None),
         "optimizer": optimizer["class"].lower() if isinstance(optimizer, dict) else optimizer,
         "weight_decay": run["weight_decay"],
+        "precision": run["precision"],
         "validation": run["validation"],
         "lr": optimizer.get("lr") if isinstance(optimizer, dict) else None,
         "network": net.get_config(),

@@ -72,6 +72,7 @@ class Relu(Activation):
 
     activation_name = "relu"
     function = staticmethod(relu)
+    x: Array  # the last forward's input, for the book's face (``mask``)
 
     def pure_forward(
         self, params: Params, buffers: dict[str, Array], x: Array, ctx: Context

@@ -195,7 +195,8 @@ class Sequential(Network):
 
         Examples
         --------
-        >>> net = Sequential([xpnet.layers.Affine(units=2)], (3,), seed=0, backend="numpy")
+        >>> from xpnet.layers import Affine
+        >>> net = Sequential([Affine(units=2)], (3,), seed=0, backend="numpy")
         >>> str(net.astype("float16").params["W1"].dtype)
         'float16'
         """

@@ -21,6 +21,7 @@ from .._validation import (
     positive_float,
     positive_int,
 )
+from ..backend import DEFAULT_PRECISION, check_precision
 from ..errors import XpnetTypeError, XpnetValueError
 
 __all__ = ["COMPILE_CHOICES", "GRADS", "RUN_SHAPING", "TrainConfig", "check_compile"]
@@ -112,6 +113,9 @@ class TrainConfig:
     fail_on_divergence: bool = False
     """Raise :class:`~xpnet.errors.TrainingDivergedError` when the run
     diverges, instead of one :class:`~xpnet.errors.DivergenceWarning`."""
+    precision: str = DEFAULT_PRECISION
+    """Float32 matrix products in full float32 ("highest"), or with TF32 allowed
+    where the device has it ("high"; :func:`xpnet.backend.matmul_precision`)."""
     given: frozenset[str] | None = field(default=None, compare=False, repr=False)
     """The fields set on purpose (by default: those that differ from their defaults)."""
 
@@ -133,6 +137,7 @@ class TrainConfig:
             "compile": check_compile(self.compile),
             "weight_decay": _non_negative(self.weight_decay, "weight_decay"),
             "validation": _check_validation(self.validation),
+            "precision": check_precision(self.precision),
         }
         for name in ("resume", "overwrite", "fail_on_divergence"):
             if not isinstance(getattr(self, name), bool):

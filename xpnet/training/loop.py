@@ -31,7 +31,7 @@ from typing import Any
 from .._io import check_output_path, output_exists, remove_stale_temporaries
 from .._typing import Array, Trainable
 from .._validation import check_xt
-from ..backend import cast_floating, namespace
+from ..backend import cast_floating, matmul_precision, namespace
 from ..errors import XpnetTypeError, XpnetValueError
 from .checkpoint import read_training_meta
 from .config import TrainConfig
@@ -107,7 +107,8 @@ def train(
     if path is None:
         _check_finite_params(net)
         _begin(run.callbacks, net)
-        return run.execute(None)
+        with matmul_precision(net.backend, config.precision):
+            return run.execute(None)
     with checkpoint_lock(path):  # before anything in the folder is read or removed
         refuse_existing(path, resume=config.resume, overwrite=config.overwrite)
         resuming = config.resume and output_exists(path)
@@ -122,7 +123,8 @@ def train(
             run.restore(path)  # the checkpoint's arrays replace the network's
         else:
             _check_finite_params(net)
-        return run.execute(path)
+        with matmul_precision(net.backend, run.config.precision):
+            return run.execute(path)
 
 
 def _prepare(
