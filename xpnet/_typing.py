@@ -31,8 +31,9 @@ class Trainable(Protocol):
     dropout key): an empty dict for most networks.
     """
 
-    #: Names to parameter arrays; training replaces the dict after every step (and,
-    #: eagerly on NumPy, CuPy and PyTorch, updates the arrays in place).
+    #: Names to parameter arrays; training replaces the dict after every step
+    #: (eager steps on NumPy, CuPy and PyTorch update copies made at the start
+    #: of the run in place: an array a caller holds never changes).
     params: Params
     #: Names to non-trainable arrays; training replaces the dict after every step.
     buffers: dict[str, Array]

@@ -13,9 +13,9 @@ from its layers): ``_forward(params, buffers, x, train=, key=)`` and
 * ``check_gradient``; ``save``/``load`` in xpnet's one state format.
 
 Parameters are ``net.params`` (the book's dict, replaced by training after
-every step); buffers, arrays that no optimizer touches (batch
-normalisation's running statistics, the dropout key), are ``net.buffers``,
-empty for most networks.
+every step, so an array taken from it before a run keeps its values);
+buffers, arrays that no optimizer touches (batch normalisation's running
+statistics, the dropout key), are ``net.buffers``, empty for most networks.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from .. import _memory
 from .._io import atomic_write, npz_members, read_npz
 from .._typing import Array, Params
 from ..backend import Backend, asarray, check_memory, resolve_backend, to_numpy
-from ..errors import CheckpointError, XpnetError
+from ..errors import CheckpointError, XpnetError, XpnetValueError
 
 __all__ = [
     "FORMAT",
@@ -235,6 +235,23 @@ def _read_format_1(
     return meta, renames
 
 
+def _check_arrays(arrays: dict[str, Any], spec: Spec) -> None:
+    """Refuse arrays whose names or shapes are not the network's, before any is assigned."""
+    missing = sorted(set(spec) - set(arrays))
+    unexpected = sorted(set(arrays) - set(spec))
+    if missing or unexpected:
+        raise XpnetValueError(
+            f"`arrays` must hold exactly {sorted(spec)}. "
+            f"Received: missing {missing}, unexpected {unexpected}."
+        )
+    for name, (shape, _) in spec.items():
+        got = tuple(getattr(arrays[name], "shape", ()))
+        if got != tuple(shape):
+            raise XpnetValueError(
+                f"`arrays[{name!r}]` must have shape {tuple(shape)}. Received: shape {got}."
+            )
+
+
 _ITEMSIZE = {"float16": 2, "float32": 4, "float64": 8, "int32": 4}
 
 
@@ -271,9 +288,17 @@ class Saved:
         """Copies of host arrays (checked against :meth:`state_spec`) as parameters and buffers.
 
         Copies: eager training updates a network's arrays in place, which
-        must not reach the arrays given here.
+        must not reach the arrays given here. Every name and shape is checked
+        before anything is assigned (the dtype is cast to the network's).
+
+        Raises
+        ------
+        XpnetValueError
+            Naming the array, the shape expected and the one received, or
+            the names missing and unexpected; the network is unchanged.
         """
         spec = self.state_spec(self.get_config())
+        _check_arrays(arrays, spec)
         values = {
             name: asarray(np.array(to_numpy(arrays[name])), dtype=dtype, backend=self.backend)
             for name, (_, dtype) in spec.items()

@@ -23,7 +23,7 @@ from typing import Any
 
 from .._validation import positive_int
 from ..backend import Backend, dtype_name, resolve_backend, resolve_dtype
-from ..errors import XpnetTypeError, XpnetValueError
+from ..errors import CheckpointError, XpnetTypeError, XpnetValueError
 from ..layers import Affine, Convolution, Dropout, Layer, Pooling, Relu
 from ._layout import check_dtype_name
 from ._sequential import Sequential
@@ -81,10 +81,25 @@ class _BookConvNet(Sequential):
         self.save(file_name)
 
     def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
-        """Take the arrays of a file written by :meth:`save_params` (the same network)."""
+        """Take the arrays of a file written by :meth:`save_params` (the same network).
+
+        The file's network must be this one's (its dtype aside: arrays are
+        cast); otherwise a :class:`~xpnet.errors.CheckpointError` names the
+        settings that differ, and this network is unchanged.
+        """
         from ._state import load_state
 
-        self.set_state_arrays(load_state(file_name, type(self)).network)
+        state = load_state(file_name, type(self))
+        ours, theirs = self.get_config(), state.meta["network"]
+        differ = sorted(
+            k for k in ours.keys() | theirs.keys() if k != "dtype" and ours.get(k) != theirs.get(k)
+        )
+        if differ:
+            pairs = ", ".join(
+                f"{k}={theirs.get(k)!r} (this network: {ours.get(k)!r})" for k in differ
+            )
+            raise CheckpointError(f"{os.fspath(file_name)}: holds a different network: {pairs}.")
+        self.set_state_arrays(state.network)
 
 
 class SimpleConvNet(_BookConvNet):

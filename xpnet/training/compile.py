@@ -139,8 +139,9 @@ class Engine:
         self, net: Trainable, optimizer: Any, grad: str, compiler: Any, weight_decay: float = 0.0
     ) -> None:
         self.compiler, self.device, self.net = compiler, net.backend.device, net
-        in_place = compiler is None and net.backend.library.in_place
-        step = make_step(net, optimizer, grad, weight_decay=weight_decay, in_place=in_place)
+        #: Whether steps update the arrays they are given (eager, on a library that allows it).
+        self.in_place = compiler is None and net.backend.library.in_place
+        step = make_step(net, optimizer, grad, weight_decay=weight_decay, in_place=self.in_place)
         xp = net.backend.xp
         take = native(xp, "take") or (lambda a, i, axis: xp.take(a, i, axis=axis))
 

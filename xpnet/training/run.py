@@ -128,6 +128,8 @@ class Run:
             "optimizer": self.optimizer.get_config(),
             "seed": self.sampler.seed,
         }
+        if self.engine.in_place:  # the steps update these in place: never arrays a caller holds
+            self.keep(_copies(self.net.backend.xp, self.state()))
         done = min(self.progress.iteration, iters)
         bar = tqdm(total=iters, initial=done, disable=verbose != 1, unit="it")
         clock = time.perf_counter()
@@ -287,3 +289,11 @@ class Run:
                 line += f" (compiled with {self.engine.name} in {seconds:.1f} s)"
             print(line, flush=True)
         self.compiling = False
+
+
+def _copies(xp: Any, state: Any) -> Any:
+    """`state` (params, buffers, opt_state) with the network's arrays copied."""
+    params, buffers, opt_state = state
+    params = {name: xp.asarray(value, copy=True) for name, value in params.items()}
+    buffers = {name: xp.asarray(value, copy=True) for name, value in buffers.items()}
+    return params, buffers, opt_state
