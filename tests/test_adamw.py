@@ -91,3 +91,31 @@ def test_it_is_found_by_name_and_trains(backend, tmp_path) -> None:
     resumed = xpnet.MultiLayerNet(6, [8], 3, seed=9)
     again = xpnet.train(resumed, (x, t), checkpoint=path, resume=True, **run)
     assert again.train_loss == history.train_loss
+
+
+def test_weight_decay_by_name_is_adamws_own_decay(backend) -> None:
+    """optimizer="adamw" with weight_decay: AdamW's decoupled decay, no L2 term in the loss."""
+    rng = np.random.default_rng(1)
+    x = xpnet.asarray(rng.normal(size=(40, 6)), dtype="float32")
+    t = xpnet.asarray(rng.integers(0, 3, 40), dtype=index_dtype(backend.xp, backend.device))
+    run = dict(iters=5, batch_size=10, lr=0.01, seed=2, verbose=0, compile=False)
+    named = xpnet.MultiLayerNet(6, [8], 3, seed=0)
+    history = xpnet.train(named, (x, t), optimizer="adamw", weight_decay=0.5, **run)
+    assert history.config["optimizer"]["weight_decay"] == 0.5
+    built = xpnet.MultiLayerNet(6, [8], 3, seed=0)
+    optimizer = AdamW(lr=0.01, weight_decay=0.5)
+    same = xpnet.train(built, (x, t), optimizer=optimizer, **{**run, "lr": None})
+    assert same.train_loss == history.train_loss  # no second, L2, decay
+    for name, value in named.params.items():
+        np.testing.assert_array_equal(to_numpy(value), to_numpy(built.params[name]))
+    assert named.params["W1"].dtype == backend.xp.float32
+    assert xpnet.namespace(named.params["W1"]) is backend.xp
+
+
+def test_a_rate_with_an_optimizer_object_is_refused(backend) -> None:
+    with pytest.raises(xpnet.errors.XpnetTypeError) as info:
+        xpnet.TrainConfig(optimizer=Adam(lr=0.01), lr=0.1)
+    assert str(info.value) == (
+        "`lr` applies to an optimizer given by name; an optimizer object keeps its own rate "
+        "(set it there). Received: lr=0.1 with Adam(lr=0.01, beta1=0.9, beta2=0.999)."
+    )

@@ -156,7 +156,8 @@ def _add_chapter6_options(t: argparse.ArgumentParser, d: dict[str, Any]) -> None
     )  # fmt: skip
     t.add_argument(
         "--weight-decay", type=NON_NEGATIVE_FLOAT,
-        help=f"L2 weight decay lambda (default: {d['weight_decay']})",
+        help="L2 weight decay lambda; with adamw, its decoupled decay "
+        f"(default: {d['weight_decay']})",
     )  # fmt: skip
     t.add_argument(
         "--batch-norm", action="store_true", help="batch normalisation after each hidden Affine"

@@ -88,7 +88,9 @@ class TrainConfig:
     included (JAX); True raises an error where it is not possible."""
     weight_decay: float = 0.0
     """L2 regularisation: ``weight_decay / 2 * sum(W**2)`` over the weights is
-    added to the loss (and to the network's own ``weight_decay_lambda``)."""
+    added to the loss (and to the network's own ``weight_decay_lambda``).
+    With ``optimizer="adamw"`` it is AdamW's decoupled decay instead (no
+    loss term; 0 keeps AdamW's default, 0.01)."""
     validation: Any = None
     """A fraction of the training data to hold out (its last samples, as
     Keras' ``validation_split``), or validation data (x, t); its accuracy is
@@ -146,6 +148,11 @@ class TrainConfig:
                 )
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+        if self.lr is not None and not isinstance(self.optimizer, str):
+            raise XpnetTypeError(
+                "`lr` applies to an optimizer given by name; an optimizer object keeps its own "
+                f"rate (set it there). Received: lr={self.lr!r} with {self.optimizer!r}."
+            )
         if self.given is None:
             defaults = TrainConfig.defaults()
             given = {k for k in defaults if getattr(self, k) is not defaults[k]}
@@ -166,6 +173,12 @@ class TrainConfig:
             )
         given = (self.given or frozenset()) | set(changes)
         return dataclasses.replace(self, **changes, given=frozenset(given))
+
+    @property
+    def loss_weight_decay(self) -> float:
+        """The coefficient of the L2 term in the loss: `weight_decay`, but 0 for "adamw",
+        which decays the weights itself."""
+        return 0.0 if self.optimizer == "adamw" else self.weight_decay
 
     def eval_interval(self, train_size: int) -> int:
         """Iterations between evaluations for `train_size` samples: one epoch by default."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._typing import Array
 from ..errors import XpnetValueError
-from ..optim import SGD, Optimizer
+from ..optim import SGD, AdamW, Optimizer
 from ..optim import get as get_optimizer
 from .callbacks import check_callbacks
 from .config import TrainConfig
@@ -23,13 +23,17 @@ def resolve_optimizer(config: TrainConfig) -> Any:
     """An optimizer with the pure interface, from ``config.optimizer`` and ``config.lr``.
 
     ``"sgd"`` without a rate gives the chapter's ``SGD(0.1)``; another name
-    gives that optimizer with ``config.lr`` or the book's default rate. An
-    object is used as it is (the rate does not apply to it); one with only
-    the book's ``update(params, grads)`` is wrapped.
+    gives that optimizer with ``config.lr`` or the book's default rate, and
+    ``"adamw"`` takes ``config.weight_decay`` as its decay when it is not 0.
+    An object is used as it is (TrainConfig refuses a rate with it); one
+    with only the book's ``update(params, grads)`` is wrapped.
     """
     optimizer, rate = config.optimizer, config.lr
     if optimizer == "sgd":
         return SGD(CHAPTER_SGD_LR if rate is None else rate)
+    if optimizer == "adamw" and config.weight_decay:
+        decay = config.weight_decay
+        return AdamW(weight_decay=decay) if rate is None else AdamW(rate, weight_decay=decay)
     if isinstance(optimizer, str):
         return get_optimizer(optimizer, rate)
     if isinstance(optimizer, Optimizer):

@@ -52,7 +52,7 @@ class Run:
         compiler = choose_compiler(
             config.compile, net.backend, grad=config.grad, optimizer=optimizer
         )
-        self.engine = Engine(net, optimizer, config.grad, compiler, config.weight_decay)
+        self.engine = Engine(net, optimizer, config.grad, compiler, config.loss_weight_decay)
         self.compiling = False  # until the first report of a compiled session
         self.progress = Progress(0, History(), optimizer.init(net.params))
         decay = config.weight_decay + getattr(net, "weight_decay_lambda", 0.0)
