@@ -90,3 +90,17 @@ def test_the_command_line_says_what_it_took(backend, mnist_dir, tmp_path, capsys
     assert len(err) == 1 and "resuming with the checkpoint's weight_decay=0.0001" in err[0]
     assert err[0].startswith("xpnet: warning:")
     assert json.loads(summary.read_text())["weight_decay"] == 1e-4
+
+
+@pytest.mark.reliability("data integrity")
+def test_evaluation_samples_and_precision_are_settings_of_the_run(backend, tmp_path) -> None:
+    data, path = problem(backend), tmp_path / "c.npz"
+    shaped = dict(eval_samples=30, precision="high")
+    whole = xpnet.train(net(), data, iters=40, **shaped, **RUN)
+    xpnet.train(net(), data, iters=20, checkpoint=path, **shaped, **RUN)
+    with pytest.warns(ResumeWarning, match=r"eval_samples=30, precision='high'"):
+        resumed = xpnet.train(net(), data, iters=40, checkpoint=path, resume=True, **RUN)
+    assert resumed.train_acc == whole.train_acc
+    assert resumed.config["eval_samples"] == 30
+    with pytest.raises(CheckpointError, match=r"\(eval_samples: 30 -> 40\)"):
+        xpnet.train(net(), data, iters=40, checkpoint=path, resume=True, eval_samples=40, **RUN)

@@ -24,7 +24,7 @@ from .config import TrainConfig
 __all__ = ["reconcile"]
 
 #: Settings a checkpoint records under the same name as TrainConfig's field.
-SIMPLE = ("batch_size", "grad", "weight_decay", "eval_every")
+SIMPLE = ("batch_size", "grad", "weight_decay", "eval_every", "eval_samples", "precision")
 
 
 def reconcile(

@@ -71,6 +71,8 @@ class Run:
             "weight_decay": self.config.weight_decay,
             "validation": None if validation is None else (self.config.validation or "data"),
             "validation_size": None if validation is None else validation[0].shape[0],
+            "eval_samples": self.config.eval_samples,
+            "precision": self.config.precision,
         }
 
     # -- schedule: blocks of iterations end at evaluations ----------------------
