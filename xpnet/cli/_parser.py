@@ -109,8 +109,8 @@ def _add_train_parser(sub: Any) -> None:
     t.add_argument("--checkpoint", help="save training state here at every evaluation")
     t.add_argument(
         "--resume", action="store_true",
-        help="continue from --checkpoint (also a finished run, to a larger --iters); options "
-        "not given are taken from it",
+        help="continue from --checkpoint (also a finished run, to a larger --iters); training "
+        "options not given are taken from it; the network options must be the run's",
     )  # fmt: skip
     t.add_argument(
         "--overwrite", action="store_true",
