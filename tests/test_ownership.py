@@ -78,3 +78,17 @@ def test_load_params_refuses_another_network_naming_what_differs(backend, tmp_pa
     same.load_params(tmp_path / "params.npz")
     for name, value in host(same).items():
         np.testing.assert_array_equal(value, host(saved)[name])
+
+
+def test_two_dropouts_after_one_layer_draw_different_masks(backend) -> None:
+    """Each random layer has its own stream of the network's key (the first keeps 0.2's)."""
+    layers = [xpnet.layers.Affine(units=6), xpnet.layers.Dropout(0.5), xpnet.layers.Dropout(0.5)]
+    net = xpnet.Sequential([*layers, xpnet.layers.Affine(units=2)], input_shape=(4,), seed=0)
+    streams = [slot.stream for slot in net._slots if slot.layer.random]
+    assert streams == [1, 1 + 2**16]
+    x = xpnet.asarray(np.ones((50, 4)), dtype="float32")
+    _, caches, _ = net._forward(net.params, net.buffers, x, train=True, advance=True)
+    first, second = (to_numpy(cache["mask"]) for cache in caches[1:3])
+    assert first.shape == second.shape == (50, 6)
+    assert 0.3 < first.mean() < 0.7 and 0.3 < second.mean() < 0.7
+    assert not np.array_equal(first, second)

@@ -4,7 +4,7 @@ Each layer that starts a number (Affine, Convolution) takes the next one, and
 the layers after it share it, so ``Affine -> BatchNormalization -> Relu ->
 Affine`` owns ``W1, b1, gamma1, beta1, W2, b2`` and buffers ``running_mean1,
 running_var1``; a network with dropout also has the buffer ``dropout_key``,
-from which each dropout layer draws its masks (stream = its number).
+from which each dropout layer draws its masks (its own stream, ``Slot.stream``).
 Parameters are listed in the book's order: the numbered layers' (W, b)
 first, then the others' (gamma, beta).
 """
@@ -53,11 +53,15 @@ class Slot:
     number: int
     params: tuple[tuple[str, str], ...]  # (the layer's name, the network's name)
     buffers: tuple[tuple[str, str], ...]
+    #: The stream of the network's key a random layer draws from: its number
+    #: (as in xpnet 0.2), and past 2**16 for a second one after the same layer.
+    stream: int = 0
 
 
 def layout(layers: list[Layer], input_shape: tuple[int, ...]) -> tuple[list[Slot], tuple[int, ...]]:
     """Each layer built for its input shape and named; the network's output shape."""
     slots, shape, number, seen = [], input_shape, 0, set[str]()
+    streams: dict[int, int] = {}  # number -> random layers after it so far
     for layer in layers:
         number += layer.numbered
         names = []
@@ -71,7 +75,11 @@ def layout(layers: list[Layer], input_shape: tuple[int, ...]) -> tuple[list[Slot
                 )
             seen.update(name for _, name in pairs)
             names.append(pairs)
-        slots.append(Slot(layer, shape, number, names[0], names[1]))
+        stream = 0
+        if layer.random:
+            stream = number + (streams.get(number, 0) << 16)
+            streams[number] = streams.get(number, 0) + 1
+        slots.append(Slot(layer, shape, number, names[0], names[1], stream))
         shape = layer.build(shape)
     if len(shape) != 1:
         raise XpnetValueError(

@@ -247,7 +247,7 @@ class Sequential(Network):
             p = {local: params[name] for local, name in slot.params}
             b = {local: buffers[name] for local, name in slot.buffers}
             out, cache, after = layer.pure_forward(
-                p, b, out, ctx._replace(stream=slot.number) if layer.random else ctx
+                p, b, out, ctx._replace(stream=slot.stream) if layer.random else ctx
             )
             caches.append(cache)
             if after is not b:
