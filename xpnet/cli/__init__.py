@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from ..errors import TrainingDivergedError, XpnetError
 from ._commands import cmd_gradcheck, cmd_info, cmd_plot
 from ._parser import UsageError, build_parser
+from ._paths import check_paths
 from ._sweep import cmd_sweep
 from ._train import cmd_train
 
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         debug, command = debug or args.debug, args.command
+        check_paths(args)  # no output may overwrite an input or a store
         return COMMANDS[args.command](args)
     except TrainingDivergedError as exc:
         if debug:
