@@ -15,6 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "errors": set(),
     "_typing": set(),
+    "_launch": set(),
     "_validation": {"_typing", "errors"},
     "_npz": {"errors"},
     "_io": {"errors", "_npz"},
@@ -39,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "_typing", "_validation", "_io", "errors", "backend", "random", "optim", "nets",
     },
     "sweep": {
-        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "nets",
+        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "nets",
         "datasets", "training", "optim",
     },
     "plot": {
@@ -47,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "differences", "gradient", "optim", "nets", "training", "sweep",
     },
     "cli": {
-        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
+        "_launch", "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
         "checking", "nets", "datasets", "training", "plot", "optim", "differences", "batching",
         "sweep",
     },

@@ -51,6 +51,7 @@ from ._backends import (
     use_backend,
 )
 from ._dtypes import dtype_name, index_dtype
+from ._interrupts import deferred_interrupts, redeliver_lost_interrupts
 from ._natives import native
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "cast_floating",
     "check_memory",
     "compiler_backends",
+    "deferred_interrupts",
     "device",
     "dtype_name",
     "float64_available",
@@ -76,6 +78,7 @@ __all__ = [
     "native",
     "perturbation",
     "read_only_reason",
+    "redeliver_lost_interrupts",
     "resolve_backend",
     "resolve_dtype",
     "set_backend",
