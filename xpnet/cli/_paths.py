@@ -32,7 +32,7 @@ OUTPUT, INPUT, STORE, FOLDER, TEXT = "output", "input", "store", "folder", "text
 
 
 def _sweep_settings() -> dict[str, str]:
-    from ._sweep import AXES
+    from ._space import AXES
 
     return {option: TEXT for option, *_ in AXES}
 
