@@ -63,6 +63,8 @@ def test_every_option_that_may_name_a_file_is_in_the_table() -> None:
         assert not stale, f"PATHS names options `xpnet {name}` does not have: {stale}"
         paths = [o for o, role in PATHS[name].items() if role != TEXT]
         assert all(free_text(options[o]) for o in paths), "a path option that parses its value"
+        # check_paths reads each path option from the attribute its name gives
+        assert all(options[o].dest == o[2:].replace("-", "_") for o in paths)
 
 
 def test_the_walk_sees_a_new_option() -> None:

@@ -146,7 +146,7 @@ def test_preparing_many_runs_says_so(capsys, monkeypatch) -> None:
 
 
 @pytest.mark.reliability("bad input")
-@pytest.mark.parametrize("value", [10**400, -(10**400)])
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["10**400", "-10**400"])
 def test_a_rate_past_float_range_is_refused(value) -> None:
     """SGD(lr=10**400): the float check's own error, not OverflowError."""
     with pytest.raises(

@@ -167,7 +167,9 @@ def sweep(
         run), or explicit arrays. Runs are then ranked by validation accuracy.
     store : path
         The SQLite store. Runs already done there are not run again; runs
-        that failed are run again with ``retry_failed=True``.
+        that failed are run again with ``retry_failed=True``. The sweep holds
+        its lock and claims its runs before any starts, so two sweeps never
+        train one run twice; every row is checked before any work.
     client : None, "serial", address or distributed.Client
         None: an embedded LocalCluster, one single-threaded worker per core
         (`workers` of them), or one per GPU with ``gpus=True``; "serial":
@@ -178,7 +180,8 @@ def sweep(
         unexpectedly. A run that diverges or has a bad setting is recorded
         as failed at once.
     timeout : float
-        Seconds to wait for a scheduler at an address.
+        Seconds to wait for a scheduler at an address, and for an existing
+        cluster's first worker (a cluster without workers is said at once).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar over runs, 2 one line per finished run.
     steal : bool
