@@ -15,8 +15,10 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "errors": set(),
     "_typing": set(),
+    "_launch": set(),
     "_validation": {"_typing", "errors"},
-    "_io": {"errors"},
+    "_npz": {"errors"},
+    "_io": {"errors", "_npz"},
     "_memory": {"errors"},
     "backend": {"_typing", "_validation", "_memory", "errors"},
     "random": {"_typing", "_validation", "errors", "backend"},
@@ -38,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "optim", "nets",
     },
     "sweep": {
-        "_version", "_typing", "_validation", "_io", "errors", "backend", "random", "nets",
+        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random", "nets",
         "datasets", "training", "optim",
     },
     "plot": {
@@ -46,9 +48,9 @@ ALLOWED: dict[str, set[str]] = {
         "differences", "gradient", "layers", "optim", "nets", "training", "sweep",
     },
     "cli": {
-        "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend", "random",
-        "checking", "layers", "nets", "datasets", "training", "plot", "optim", "differences",
-        "batching", "sweep",
+        "_launch", "_version", "_typing", "_validation", "_io", "_memory", "errors", "backend",
+        "random", "checking", "layers", "nets", "datasets", "training", "plot", "optim",
+        "differences", "batching", "sweep",
     },
 }  # fmt: skip
 #: Modules of the top-level package itself (re-exports only) and `python -m xpnet`.

@@ -225,3 +225,52 @@ def test_zip_flags_and_methods_are_clean_errors(tmp_path, checkpoint, field, val
     for read in (lambda: xpnet.TwoLayerNet.load(path), lambda: load_history(path)):
         with pytest.raises(XpnetError, match=str(path)):
             read()
+
+
+# --- sweep stores -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory) -> Any:
+    """A real store of two finished runs (one per learning rate); its bytes (a small object,
+    as hypothesis shows the arguments of a failing example)."""
+    from xpnet.sweep import sweep
+
+    path = tmp_path_factory.mktemp("store") / "s.db"
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 6)).astype(np.float32)
+    t = np.arange(30) % 3
+    sweep({"lr": [0.1, 1.0]}, train_data=(x, t), store=path, client="serial", verbose=0,
+          hidden=4, iters=4, batch_size=5, eval_every=2, backend="numpy")  # fmt: skip
+    return lambda: path.read_bytes()
+
+
+@pytest.mark.reliability("sweep store")
+@fuzz
+@given(changes=mutations)
+def test_mutated_sweep_stores(tmp_path, sweep_store, changes) -> None:
+    """A sweep store with bytes flipped, cut or inserted: read (runs checked), reported, drawn and
+    opened for a sweep cleanly, or refused with an XpnetError; never another exception."""
+    from xpnet.cli import main
+    from xpnet.sweep import read_runs
+    from xpnet.sweep.store import Store
+
+    path = tmp_path / "s.db"
+    for old in tmp_path.iterdir():  # the last example's store and its -wal/-shm files
+        old.unlink()
+    path.write_bytes(mutate(sweep_store(), changes))
+
+    def read() -> None:
+        for run in read_runs(path):
+            assert run.status in ("running", "done", "failed") and isinstance(run.settings, dict)
+            assert all(0.0 <= a <= 1.0 for a in run.train_acc + run.test_acc)
+
+    def store() -> None:
+        with Store(path) as db:
+            db.records()
+
+    assert clean_or_xpnet_error(read) < MEMORY_BOUND
+    assert clean_or_xpnet_error(store) < MEMORY_BOUND
+    for argv in (["sweep", "report", "--store", str(path)],
+                 ["plot", "sweep", "--store", str(path), "--out", str(tmp_path / "f.png")]):  # fmt: skip
+        assert main(argv) in (0, 1, 2)

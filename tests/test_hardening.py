@@ -280,7 +280,7 @@ CASES = [
     Case("--checkpoint and --json naming one file", "data loss",
          lambda w: w.train_argv("--checkpoint", str(w.work / "same.out"), "--json",
                                 str(w.work / "same.out")),
-         None, lambda w: "--checkpoint and --json name the same file"),
+         None, lambda w: "is the same file as `--checkpoint`"),
     Case("resuming a file that is not an xpnet file", "data loss",
          resume_argv(lambda w: w.file("notes.npz", b"some notes\n")),
          resume_api(lambda w: w.file("notes.npz", b"some notes\n")),

@@ -126,7 +126,7 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path, capsys) -> None:
     link.symlink_to(out)
     assert same_file(out, link)
     assert main(["train", "--checkpoint", str(out), "--json", str(link)]) == 2
-    assert "--checkpoint and --json name the same file" in capsys.readouterr().err
+    assert f"`--json` '{link}' is the same file as `--checkpoint`" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -307,4 +307,4 @@ def test_nothing_in_xpnet_unpickles() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
-    assert "allow_pickle=False" in (source / "_io.py").read_text()
+    assert "allow_pickle=False" in (source / "_npz.py").read_text()

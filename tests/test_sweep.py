@@ -316,11 +316,12 @@ def test_a_store_in_use_by_a_live_sweep_is_refused(backend, tmp_path) -> None:
 def test_a_store_that_cannot_be_written_loses_nothing_stored(
     backend, tmp_path, monkeypatch
 ) -> None:
-    """A full disk while recording a result: one clear error; what was stored stays; rerun ends it."""
+    """A full disk while recording a result: one clear error; what was stored stays, the run that
+    could not be recorded is given back (not left `running`); a rerun ends it."""
     import xpnet.sweep.store as store_module
 
     first = run_sweep(backend, tmp_path, {"lr": [0.5]})
-    connect = store_module._connect
+    connect = store_module.connect
 
     class DiskFull:
         def __init__(self, conn):
@@ -334,14 +335,14 @@ def test_a_store_that_cannot_be_written_loses_nothing_stored(
                 raise sqlite3.OperationalError("database or disk is full")
             return self.conn.execute(sql, *args)
 
-    monkeypatch.setattr(store_module, "_connect", lambda *a, **k: DiskFull(connect(*a, **k)))
+    monkeypatch.setattr(store_module, "connect", lambda *a, **k: DiskFull(connect(*a, **k)))
     with pytest.raises(
         xpnet.errors.OutputError, match=r"cannot write to the sweep store .*disk is full"
     ):
         run_sweep(backend, tmp_path, {"lr": [0.5, 2.0]})
-    monkeypatch.setattr(store_module, "_connect", connect)
+    monkeypatch.setattr(store_module, "connect", connect)
     stored = read_runs(tmp_path / "s.db")
-    assert stored[0] == first.runs[0] and stored[1].status == "running"
+    assert stored == first.runs
     assert run_sweep(backend, tmp_path, {"lr": [0.5, 2.0]}).executed == 1
 
 

@@ -14,6 +14,8 @@ Examples
 array([[0.018, 0.245, 0.737]])
 """
 
+# First: in the `xpnet` command, Ctrl-C while NumPy and the rest import is one line (_launch.py).
+from . import _launch  # noqa: F401  # isort: skip
 from . import datasets, errors, layers, optim, random, sweep, testing
 from ._version import __version__
 from .backend import (

@@ -10,31 +10,32 @@
   pipe) is streamed to directly: renaming a file over it would replace it.
 * Every failure is an :class:`~xpnet.errors.OutputError` naming the path,
   with whatever was there before left intact.
+* One rule for every command (:func:`check_distinct`): no output may be the
+  same file as an input, a store (or a file a store keeps beside it: SQLite's
+  ``-wal``, ``-shm`` and ``-journal``, a lock) or another output.
 
-``.npz`` files are read without pickle, and their members are listed from the
-``.npy`` headers alone, so a file can be checked before any array is read.
+``.npz`` files are read by :mod:`xpnet._npz` (with ``allow_pickle=False``, members listed
+from their headers first); :func:`npz_members` and :func:`read_npz` are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import stat
-import struct
 import tempfile
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
-from .errors import CheckpointError, OutputError
+from ._npz import npz_members, read_npz
+from .errors import OutputError
 
 __all__ = [
+    "SIDE_FILES",
     "atomic_write",
+    "check_distinct",
     "check_output_path",
     "lock_path",
     "npz_members",
@@ -147,6 +148,50 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return False
 
 
+#: Files a store keeps beside itself: SQLite's write-ahead log, shared memory and journal.
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+Named = Iterable[tuple[str, "str | os.PathLike[str]"]]
+
+
+def check_distinct(outputs: Named, inputs: Named = (), stores: Named = ()) -> None:
+    """Refuse an output that is the same file as an input, a store or another output.
+
+    Each argument lists (option, path) pairs: the option that names a file
+    (``--json``) and its path. A store counts with the files it keeps beside
+    it (:data:`SIDE_FILES`, its lock); symlinks, ``..`` and hard links are seen
+    through. FIFOs and devices (``/dev/null``) are streamed to, never
+    replaced, so they are exempt.
+
+    >>> check_distinct([("--json", "runs.db")], stores=[("--store", "runs.db")])
+    Traceback (most recent call last):
+    ...
+    xpnet.errors.OutputError: `--json` 'runs.db' is the same file as `--store` 'runs.db': \
+writing it would destroy what it holds. Give `--json` another path.
+    """
+
+    def same(option: str, path: Any) -> str:
+        return f"the same file as `{option}` {os.fspath(path)!r}"
+
+    taken = [(Path(path), same(option, path)) for option, path in inputs]
+    for option, path in stores:
+        real, lock = _real_target(path), lock_path(path)
+        shown = f"`{option}` {os.fspath(path)!r}"
+        taken.append((Path(path), same(option, path)))
+        taken += [(Path(f"{real}{end}"), f"the {end} file of {shown}") for end in SIDE_FILES]
+        taken += [(lock, f"the lock of {shown}")] if lock is not None else []
+    for option, path in outputs:
+        if _is_stream(_real_target(path)):
+            continue
+        for claimed, what in taken:
+            if same_file(path, claimed):
+                raise OutputError(
+                    f"`{option}` {os.fspath(path)!r} is {what}: writing it would destroy what "
+                    f"it holds. Give `{option}` another path."
+                )
+        taken.append((Path(path), same(option, path)))
+
+
 def atomic_write(
     path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any], *, name: str = "path"
 ) -> None:
@@ -234,107 +279,3 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return sorted(removed)
-
-
-# -- .npz without pickle ----------------------------------------------------------------
-
-
-def _not_npz(path: str | os.PathLike[str], reason: str) -> CheckpointError:
-    return CheckpointError(f"{os.fspath(path)}: not an xpnet file, or a damaged one ({reason}).")
-
-
-#: What the zip and ``.npy`` readers raise on a damaged file: a bad CRC or header,
-#: a truncation, an unknown compression method, a member flagged as encrypted…
-_DAMAGED = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    ValueError,
-    EOFError,
-    OSError,
-    KeyError,
-    NotImplementedError,
-    RuntimeError,
-    OverflowError,
-    struct.error,
-)
-
-
-def _reason(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
-
-
-def npz_members(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Name -> (shape, dtype) of every array in an ``.npz`` file, from the headers alone.
-
-    Nothing but the few bytes of each ``.npy`` header is read, so a file that
-    declares a terabyte array costs nothing to inspect; a member whose header
-    declares more data than the member holds is refused here, so reading it
-    later never allocates more than the file's own size. dtypes are given in
-    the machine's byte order (a big-endian ``>f4`` member is float32).
-
-    Raises
-    ------
-    CheckpointError
-        When the file is missing, not a zip archive of ``.npy`` members, is
-        damaged, or holds Python objects (which only pickle could read).
-    """
-    try:
-        size = os.stat(path).st_size
-        with zipfile.ZipFile(path) as archive:
-            return {
-                info.filename[:-4]: _member_header(path, archive, info, size)
-                for info in archive.infolist()
-            }
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError(f"{os.fspath(path)}: no such file.") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{os.fspath(path)}: is a directory, not a file.") from None
-    except PermissionError as exc:
-        raise CheckpointError(f"{os.fspath(path)}: cannot be read: {exc.strerror}.") from None
-    except _DAMAGED as exc:
-        raise _not_npz(path, _reason(exc)) from None
-
-
-def _member_header(
-    path: str | os.PathLike[str], archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int
-) -> tuple[tuple[int, ...], np.dtype]:
-    name = info.filename
-    if not name.endswith(".npy"):
-        raise _not_npz(path, f"member {name!r} is not an array")
-    stored = info.compress_type == zipfile.ZIP_STORED
-    if stored and (info.file_size != info.compress_size or info.compress_size > size):
-        raise _not_npz(path, f"member {name[:-4]!r} is damaged (its sizes disagree)")
-    with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            raise _not_npz(path, f"unsupported .npy version {version}")
-        header = member.tell()
-    if dtype.hasobject:
-        raise _not_npz(path, f"{name[:-4]!r} holds Python objects")
-    declared = math.prod(shape) * dtype.itemsize
-    if declared > info.file_size - header:
-        raise _not_npz(
-            path,
-            f"member {name[:-4]!r} declares {declared:,} bytes of data but holds "
-            f"{max(info.file_size - header, 0):,}",
-        )
-    return tuple(shape), dtype if dtype.isnative else dtype.newbyteorder("=")
-
-
-def read_npz(path: str | os.PathLike[str], names: list[str] | None = None) -> dict[str, np.ndarray]:
-    """Read the arrays `names` (all if None) of an ``.npz`` file, refusing pickled objects.
-
-    Check the members with :func:`npz_members` first; damaged data (a bad
-    CRC, a truncated member) is a CheckpointError here.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in (data.files if names is None else names)}
-    except _DAMAGED as exc:
-        raise _not_npz(path, _reason(exc)) from None

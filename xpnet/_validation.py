@@ -75,16 +75,37 @@ def non_negative_int(value: Any, name: str) -> int:
     return number
 
 
+def _shown(value: Any) -> str:
+    """`value` for a message: an integer too long to read is described, not printed."""
+    if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**30:
+        return f"an integer of {len(str(abs(int(value))))} digits"
+    return repr(value)
+
+
+def _as_float(value: Any, name: str, expected: str) -> float:
+    """``float(value)``; an integer beyond float's range (``10**400``) is not finite either."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise XpnetValueError(f"`{name}` must be {expected}. Received: {_shown(value)}.") from None
+
+
 def finite_float(value: Any, name: str) -> float:
     """`value` as a float, or an error unless it is a finite real number.
 
-    Any real scalar is accepted (``int``, ``float``, NumPy scalars), bools are not.
+    Any real scalar is accepted (``int``, ``float``, NumPy scalars), bools are not;
+    an integer beyond float's range is not finite.
+
+    >>> finite_float(10**400, "lr")
+    Traceback (most recent call last):
+    ...
+    xpnet.errors.XpnetValueError: `lr` must be finite. Received: an integer of 401 digits.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise XpnetTypeError(
             f"`{name}` must be a real number. Received: {value!r} ({type(value).__name__})."
         )
-    number = float(value)
+    number = _as_float(value, name, "finite")
     if not math.isfinite(number):
         raise XpnetValueError(f"`{name}` must be finite. Received: {value!r}.")
     return number
@@ -94,7 +115,7 @@ def positive_float(value: Any, name: str) -> float:
     """`value` as a float, or an error unless it is a finite real number > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         finite_float(value, name)  # the type error
-    number = float(value)
+    number = _as_float(value, name, "a finite positive number")
     if not (math.isfinite(number) and number > 0):
         raise XpnetValueError(f"`{name}` must be a finite positive number. Received: {value!r}.")
     return number

@@ -51,6 +51,7 @@ from ._backends import (
     use_backend,
 )
 from ._dtypes import dtype_name, index_dtype
+from ._interrupts import deferred_interrupts, redeliver_lost_interrupts
 from ._natives import native, portable
 from ._precision import (
     DEFAULT_PRECISION,
@@ -73,6 +74,7 @@ __all__ = [
     "check_memory",
     "check_precision",
     "compiler_backends",
+    "deferred_interrupts",
     "device",
     "dtype_name",
     "float64_available",
@@ -89,6 +91,7 @@ __all__ = [
     "portable",
     "precision_of",
     "read_only_reason",
+    "redeliver_lost_interrupts",
     "resolve_backend",
     "resolve_dtype",
     "set_backend",

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._typing import Device, Namespace
 from ..errors import BackendError, NotInstalledError, XpnetTypeError
+from ._interrupts import deferred_interrupts
 from ._library import Library
 from ._natives import register as register_natives
 from ._registry import LIBRARIES
@@ -122,8 +123,12 @@ def _make_backend(name: str, spec: Any) -> Backend:
     key = (name, _spec_key(spec))
     if key not in _made:
         lib = _library(name)
-        xp = _load_namespace(lib)
-        dev = spec if not (spec is None or isinstance(spec, str | int)) else lib.parse_device(spec)
+        # Importing the library and starting its devices run native code that calls back
+        # into Python: a Ctrl-C there is held back, and acted on once they are done.
+        with deferred_interrupts():
+            xp = _load_namespace(lib)
+            custom = not (spec is None or isinstance(spec, str | int))
+            dev = spec if custom else lib.parse_device(spec)
         _made[key] = Backend(name=name, xp=xp, device=dev)
     return _made[key]
 
@@ -239,8 +244,9 @@ def available_devices(name: str) -> list[str]:
     ['cpu']
     """
     lib = _library(name)
-    _load_namespace(lib)
-    return lib.devices()
+    with deferred_interrupts():  # the first look at the devices starts them
+        _load_namespace(lib)
+        return lib.devices()
 
 
 def library_notes(name: str) -> str:
@@ -252,8 +258,9 @@ def library_notes(name: str) -> str:
     ''
     """
     lib = _library(name)
-    _load_namespace(lib)
-    return lib.notes()
+    with deferred_interrupts():
+        _load_namespace(lib)
+        return lib.notes()
 
 
 def compiler_backends() -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,13 +19,18 @@ from .._validation import (
 )
 from ..backend import backend_of, dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError, XpnetTypeError, XpnetValueError
-from ._modes import Counted, Settings, central_differences, fast_report, full_report, value_at
+from ._calls import Counted
+from ._modes import Settings, central_differences, fast_report, full_report, value_at
 from ._report import GradientCheckReport
 from ._tolerance import ORDERS, step_for
 
-__all__ = ["check_grads", "settings", "verdict"]
+__all__ = ["MAX_EVALUATIONS", "check_grads", "planned_evaluations", "settings", "verdict"]
 
 MODES = ("full", "fast")
+#: Evaluations of `f` a full check makes unless told otherwise (``max_evaluations=``): each
+#: costs O(n) for n elements, so the whole check grows as n**2 (10**5 elements: ~14 s for
+#: a sum of squares on a CPU; 10**7: days).
+MAX_EVALUATIONS = 200_000
 #: The name a single array `x` has in reports.
 SINGLE = "x"
 
@@ -101,6 +107,37 @@ def _claimed(xp: Namespace, grad: Any, x: Any, arrays: dict[Any, Array]) -> dict
     return out
 
 
+def planned_evaluations(opts: Settings, arrays: dict[Any, Array]) -> int:
+    """Evaluations of `f` the check will make (a failing full check takes as many again)."""
+    if opts.mode == "fast":
+        return 1 + opts.directions * opts.order
+    return 1 + opts.order * sum(math.prod(a.shape) for a in arrays.values())
+
+
+def _check_cost(opts: Settings, arrays: dict[Any, Array], max_evaluations: Any) -> int:
+    """The planned evaluations, or an error when a full check would make too many."""
+    planned = planned_evaluations(opts, arrays)
+    if max_evaluations is None:
+        return planned
+    bound = non_negative_int(max_evaluations, "max_evaluations")
+    if planned > bound:
+        if opts.mode == "fast":
+            per, advice = f"per direction, {opts.directions:,} directions", "fewer directions"
+        else:
+            per = f"per element of {(planned - 1) // opts.order:,}"
+            advice = (
+                "mode='fast' (its number of evaluations does not grow with the elements), or "
+                "fewer elements; each evaluation costs O(elements), so a full check grows as "
+                "their square"
+            )
+        raise XpnetValueError(
+            f"check_grads(mode={opts.mode!r}) would evaluate `f` {planned:,} times ({opts.order} "
+            f"{per}), more than max_evaluations={bound:,}. Use {advice}; or pass "
+            "max_evaluations=None to run it anyway."
+        )
+    return planned
+
+
 # -- the public check ------------------------------------------------------------------------
 
 
@@ -136,6 +173,7 @@ def check_grads(
     atol: float | None = None,
     seed: int | None = None,
     batched: bool = False,
+    max_evaluations: int | None = MAX_EVALUATIONS,
 ) -> GradientCheckReport:
     """Check a claimed gradient of scalar function `f` against finite differences.
 
@@ -180,6 +218,11 @@ def check_grads(
     batched : bool
         `f` accepts stacks of points (see `f`): one call per chunk of
         elements (full) or per direction (fast).
+    max_evaluations : int or None
+        The most evaluations of `f` the check may plan (``order`` per element
+        in full mode): past it the check is refused before `f` is called, as
+        a full check costs O(n**2) for n elements. None: no bound. Checks of
+        many evaluations show a progress bar when standard error is a terminal.
 
     Returns
     -------
@@ -195,7 +238,10 @@ def check_grads(
         its message is the report, and ``err.report`` the report itself.
         It is an ``AssertionError`` as well as an ``XpnetError``.
     XpnetValueError, XpnetTypeError
-        For bad arguments, before `f` is called.
+        For bad arguments, before `f` is called; also when a full check would
+        evaluate `f` more than `max_evaluations` times, and when `f` returns
+        something other than one number or (``batched=True``) writes into
+        the arrays it is given.
 
     Examples
     --------
@@ -217,19 +263,25 @@ def check_grads(
     if not callable(f):
         raise XpnetTypeError(f"`f` must be callable. Received: {type(f).__name__}.")
     xp, arrays = _arrays(x)
-    # Full float32 whatever the caller set: TF32's 10-bit mantissa (GPUs) would
-    # make correct gradients fail the float32 tolerances.
-    with matmul_precision(backend_of(next(iter(arrays.values()))), "highest"):
-        return _check(f, x, grad, xp, arrays, opts)
+    planned = _check_cost(opts, arrays, max_evaluations)
+    claimed = _claimed(xp, grad, x, arrays)
+    work = {k: xp.asarray(a, copy=True) for k, a in arrays.items()}  # x itself is never touched
+    counted = Counted(f, None if isinstance(x, Mapping) else SINGLE, xp, work, planned)
+    try:
+        # Full float32 whatever the caller set: TF32's 10-bit mantissa (GPUs) would
+        # make correct gradients fail the float32 tolerances.
+        with matmul_precision(backend_of(next(iter(arrays.values()))), "highest"):
+            report = _check(xp, counted, work, claimed, opts)
+    finally:
+        counted.close()
+    return verdict(report)
 
 
 def _check(
-    f: Callable[[Any], Any], x: Any, grad: Any, xp: Namespace, arrays: dict[Any, Array], opts: Any
-) -> GradientCheckReport:
-    """:func:`check_grads` once its arguments are checked."""
-    claimed = _claimed(xp, grad, x, arrays)
-    work = {k: xp.asarray(a, copy=True) for k, a in arrays.items()}  # x itself is never touched
-    counted = Counted(f, None if isinstance(x, Mapping) else SINGLE)
+    xp: Namespace, counted: Counted, work: dict[Any, Array], claimed: dict[Any, Array],
+    opts: Settings,
+) -> GradientCheckReport:  # fmt: skip
+    """Compare `claimed` with the finite differences of `counted` at `work`: the report."""
     first = next(iter(work.values()))
     if opts.mode == "full":
         f_value = value_at(xp, counted, work, opts.batched)
@@ -244,11 +296,10 @@ def _check(
         check, step, along = fast_report(xp, counted, work, claimed, opts)
         checks, engine = {check.name: check}, f"random directions (step {along:.3g} along each)"
     dtypes = ", ".join(dict.fromkeys(dtype_name(a.dtype, xp=xp) for a in work.values()))
-    report = GradientCheckReport(
+    return GradientCheckReport(
         passed=all(c.passed for c in checks.values()),
         mode=opts.mode, order=opts.order, h=step, dtype=dtypes, engine=engine,
         evaluations=counted.points, calls=counted.calls, arrays=checks,
         directions=opts.directions if opts.mode == "fast" else None,
         seed=opts.seed if opts.mode == "fast" else None,
     )  # fmt: skip
-    return verdict(report)

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._typing import Array, Namespace
-from ..backend import device, float64_available, library_of, resolve_backend, to_numpy
-from ..errors import XpnetValueError
+from ..backend import device, float64_available, library_of, resolve_backend
 from ..gradient import numerical_gradient
 from ..random import default_rng
+from ._calls import Counted, host_floats
 from ._report import ArrayCheck, compare_arrays, compare_values
 from ._tolerance import SAFETY, ErrorModel, step_for
 
 __all__ = [
-    "Counted",
     "Settings",
     "central_differences",
     "fast_report",
@@ -58,41 +57,6 @@ class Settings:
             model_rtol if self.rtol is None else self.rtol,
             model_atol if self.atol is None else self.atol,
         )
-
-
-class Counted:
-    """`f` on a dict of arrays, counting calls and points; checks what it returns.
-
-    ``single``: `f` takes the one array of the dict (keyed `single_key`).
-    """
-
-    def __init__(self, f: Callable[[Any], Any], single_key: Any = None) -> None:
-        self.f, self.single_key = f, single_key
-        self.calls = self.points = 0
-
-    def __call__(self, arrays: dict[Any, Array], points: int | None = None) -> Any:
-        value = self.f(arrays if self.single_key is None else arrays[self.single_key])
-        self.calls += 1
-        self.points += 1 if points is None else points
-        want = () if points is None else (points,)
-        if tuple(getattr(value, "shape", ())) != want:
-            expected = (
-                "a scalar (a 0-d array or a float)"
-                if points is None
-                else f"{points} values, one per stacked point (batched=True)"
-            )
-            raise XpnetValueError(
-                f"`f` must return {expected}. Received: shape {tuple(value.shape)}."
-            )
-        return value
-
-
-def host_floats(values: list[Any]) -> list[float]:
-    """f's values (0-d arrays, floats, or 1-d stacks) as Python floats."""
-    out: list[float] = []
-    for v in values:
-        out += to_numpy(v).reshape(-1).tolist() if hasattr(v, "shape") else [float(v)]
-    return out
 
 
 def _max_abs(xp: Namespace, a: Array) -> float:
@@ -132,7 +96,8 @@ def central_differences(
 def value_at(xp: Namespace, f: Counted, work: dict[Any, Array], batched: bool) -> float:
     """f at the unperturbed point, as a float."""
     if batched:
-        return host_floats([f({k: xp.expand_dims(a, axis=0) for k, a in work.items()}, 1)])[0]
+        point = {k: xp.expand_dims(xp.asarray(a, copy=True), axis=0) for k, a in work.items()}
+        return host_floats([f(point, 1)])[0]
     return host_floats([f(work)])[0]
 
 

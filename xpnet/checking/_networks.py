@@ -9,7 +9,7 @@ from typing import Any
 from .._typing import Array, Params
 from ..backend import backend_of, dtype_name, matmul_precision, namespace
 from ..errors import GradientCheckError
-from ._check import check_grads, settings, verdict
+from ._check import MAX_EVALUATIONS, check_grads, settings, verdict
 from ._modes import full_report
 from ._report import GradientCheckReport
 from ._tolerance import step_for
@@ -38,6 +38,7 @@ def check_network_gradient(
     rtol: float | None = None,
     atol: float | None = None,
     seed: int | None = None,
+    max_evaluations: int | None = MAX_EVALUATIONS,
 ) -> GradientCheckReport:
     """Check ``net.loss_and_gradient(x, t)`` against finite differences of the loss.
 
@@ -59,6 +60,10 @@ def check_network_gradient(
         ``loss(params) -> scalar``, the network's loss at other parameters
         without the backward pass (faster); by default
         ``net.loss_and_gradient(x, t, params=params)[0]``.
+    max_evaluations : int or None
+        The bound of :func:`xpnet.check_grads` on evaluations of the loss,
+        where the check evaluates it point by point (fast mode, or a network
+        without its own ``numerical_gradient(x, t, h=...)``).
 
     Returns
     -------
@@ -72,10 +77,12 @@ def check_network_gradient(
     opts = settings(mode, order, h, rtol, atol, directions, seed)
     # Whatever the caller set (see check_grads); the backend is that of the parameters.
     with matmul_precision(backend_of(next(iter(net.params.values()))), "highest"):
-        return _check_network(net, x, t, loss, opts)
+        return _check_network(net, x, t, loss, opts, max_evaluations)
 
 
-def _check_network(net: Any, x: Array, t: Array, loss: Any, opts: Any) -> GradientCheckReport:
+def _check_network(
+    net: Any, x: Array, t: Array, loss: Any, opts: Any, max_evaluations: int | None
+) -> GradientCheckReport:
     """:func:`check_network_gradient` once its options are checked, at the highest precision."""
     value, claimed = net.loss_and_gradient(x, t)
     params = dict(net.params)
@@ -89,6 +96,7 @@ def _check_network(net: Any, x: Array, t: Array, loss: Any, opts: Any) -> Gradie
         return check_grads(
             loss, params, claimed, mode=opts.mode, directions=opts.directions, h=opts.h,
             order=opts.order, rtol=opts.rtol, atol=opts.atol, seed=opts.seed,
+            max_evaluations=max_evaluations,
         )  # fmt: skip
     xp = namespace(*params.values())
     cache: dict[float, Params] = {}

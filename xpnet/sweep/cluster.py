@@ -10,10 +10,13 @@ outcome)`` pairs as runs finish:
 * ``None``: an embedded ``distributed.LocalCluster`` on 127.0.0.1, one
   single-threaded worker process per core (BLAS, OpenMP and XLA limited to one
   thread each, so workers do not fight over cores), closed afterwards. With
-  ``gpus=True``, ``dask_cuda.LocalCUDACluster``: one worker per GPU.
+  ``gpus=True``, ``dask_cuda.LocalCUDACluster``: one worker per GPU. See
+  :mod:`.local`: its size is bounded by the machine's cores and memory.
 * a scheduler address (``"tcp://host:8786"``) or a scheduler file
   (``scheduler.json``): an existing cluster, left running.
 * a ``distributed.Client``: used as it is, left open.
+
+An existing cluster is waited for until it has a worker (:mod:`.remote`).
 
 dask, distributed and dask-cuda are imported here, lazily, and only when
 asked for: ``import xpnet`` imports none of them.
@@ -22,84 +25,44 @@ asked for: ``import xpnet`` imports none of them.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._validation import positive_float, positive_int
 from ..backend import resolve_backend
-from ..errors import ClusterError, NotInstalledError, XpnetError, XpnetValueError
+from ..errors import ClusterError, XpnetError, XpnetValueError
+from .local import (
+    MALLOC,
+    PER_CORE,
+    QUIET,
+    THREAD_LIMITS,
+    WORKER_BYTES,
+    cores,
+    local_cluster,
+    most_workers,
+    worker_environment,
+)
+from .remote import connect, distributed_module, quiet_dask, wait_for_workers
 from .run import ArraySource, failed, run_one
 
-__all__ = [
+__all__ = [  # the embedded cluster's names (.local) too, where they have always been
+    "MALLOC",
+    "PER_CORE",
+    "QUIET",
+    "THREAD_LIMITS",
+    "WORKER_BYTES",
     "DaskExecutor",
     "SerialExecutor",
     "check_options",
+    "cores",
     "executor",
     "local_cluster",
+    "most_workers",
     "one_thread",
     "worker_environment",
 ]
-
-#: Environment of embedded workers: one thread per worker in every numeric library.
-THREAD_LIMITS = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-}
-#: glibc's malloc as it settles by itself. Dask sets MALLOC_TRIM_THRESHOLD_=65536 for
-#: its workers, which turns off glibc's adaptive mmap threshold: every temporary array
-#: over 128 KiB is then mapped and unmapped again, and a training run spends ~15x more
-#: page faults (measured: +20-50 % CPU time per run). These are the values glibc adapts to.
-MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
-#: Dask's own monitoring in the embedded cluster, slowed to what runs of seconds need. Its
-#: defaults wake every event loop (scheduler, nannies, workers) 50 times a second to time
-#: it, sample each worker's running task 100 times a second (the dashboard's profile, which
-#: the embedded cluster does not show), read memory 10 and system figures 2 times a second.
-#: Measured on 2 idle one-thread workers: 0.13 s of CPU per second in all, 0.02 with these;
-#: on a busy 2-core machine that CPU is taken from the runs. Memory limits still hold.
-QUIET = {
-    "distributed.admin.tick.interval": "1s",
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.worker.memory.monitor-interval": "500ms",
-}
-
-
-def worker_environment() -> dict[str, str]:
-    """Environment variables for sweep workers: one thread per numeric library, and malloc.
-
-    OpenMP's setting also gives PyTorch one intra-op thread; XLA (JAX) gets
-    its own flags, added to any ``XLA_FLAGS`` already set. They must be set
-    before a worker process starts (malloc and BLAS read them once): see
-    :func:`local_cluster`, and export them before ``dask worker`` elsewhere.
-    """
-    xla = os.environ.get("XLA_FLAGS", "")
-    one = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    return {**THREAD_LIMITS, **MALLOC, "XLA_FLAGS": f"{xla} {one}".strip()}
-
-
-def cores() -> int:
-    """The cores this process may use (its CPU affinity where the OS tells)."""
-    with contextlib.suppress(AttributeError, OSError):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise NotInstalledError(
-            f"Sweeps on a cluster need Dask distributed, which is not installed ({exc}). "
-            "Install it with: pip install 'xpnet[distributed]', or pass client='serial'."
-        ) from exc
-    return distributed
 
 
 def one_thread(settings: dict[str, Any]) -> Any:
@@ -143,7 +106,7 @@ class DaskExecutor:
         self.client, self.name = client, name
 
     def results(self, runs: list[Any], source: Any, retries: int) -> Iterator[tuple[Any, dict]]:
-        distributed = _distributed()
+        distributed = distributed_module()
         if isinstance(source, ArraySource):  # the arrays travel once per worker, not per run;
             # on every worker, so that a killed worker does not take the only copy with it
             source = self.client.scatter(source, hash=False, broadcast=True)
@@ -182,85 +145,13 @@ class DaskExecutor:
         return failed(f"{type(exc).__name__}: {exc}", worker=None)
 
 
-def local_cluster(workers: int | None = None, *, gpus: bool = False) -> Any:
-    """A LocalCluster (or LocalCUDACluster) on 127.0.0.1: one 1-thread worker per core or GPU.
-
-    Workers get :func:`worker_environment` before they start (Dask's
-    ``pre-spawn-environ``, which it also writes into this process's
-    ``os.environ``, as Dask itself does for its defaults), and the cluster
-    Dask's monitoring slowed down (:data:`QUIET`; Dask reads it while the
-    scheduler, nannies and workers start).
-    """
-    common = {
-        "threads_per_worker": 1,
-        "host": "127.0.0.1",
-        "dashboard_address": ":0",  # any free port: two sweeps on one machine never collide
-        "silence_logs": logging.ERROR,
-        "preload": ["xpnet.sweep.run"],  # workers import xpnet (and NumPy) while they start
-    }
-    if gpus:
-        try:
-            from dask_cuda import LocalCUDACluster
-        except ImportError as exc:
-            raise NotInstalledError(
-                f"`gpus=True` needs dask-cuda, which is not installed ({exc}). "
-                "Install it with: pip install 'xpnet[cuda12]' (Linux, Python 3.11+)."
-            ) from exc
-    distributed = _distributed()  # first: without Dask, the error names the extra
-    import dask
-
-    with _pre_spawn(worker_environment()), dask.config.set(QUIET):
-        if gpus:
-            return LocalCUDACluster(n_workers=workers, **common)
-        return distributed.LocalCluster(n_workers=workers or cores(), processes=True, **common)
-
-
-@contextlib.contextmanager
-def _pre_spawn(values: dict[str, str]) -> Iterator[None]:
-    """Dask's ``pre-spawn-environ`` with `values` while a cluster starts its workers.
-
-    Dask reads each of those variables from ``os.environ`` first (where an
-    earlier cluster may have left its own), so they are set there too, and
-    restored afterwards.
-    """
-    import dask
-
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        with dask.config.set(
-            {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in values.items()}
-        ):
-            yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _connect(address: str, timeout: float) -> Any:
-    distributed = _distributed()
-    is_file = address.endswith(".json") and Path(address).is_file()
-    try:
-        if is_file:
-            return distributed.Client(scheduler_file=address, timeout=timeout)
-        return distributed.Client(address, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise ClusterError(
-            f"No Dask scheduler answered at {address!r} within {timeout:g} s ({exc}). "
-            "Start one with `dask scheduler` and workers with `dask worker ADDRESS`."
-        ) from None
-    except (ValueError, TypeError) as exc:
-        raise XpnetValueError(
-            f"`client` must be a scheduler address such as 'tcp://host:8786', a scheduler "
-            f"file, 'serial', None or a distributed.Client. Received: {address!r} ({exc})."
-        ) from None
-
-
 def check_options(client: Any, workers: Any, gpus: bool, timeout: Any) -> tuple[int | None, float]:
-    """`workers` and `timeout` checked; an error for `workers` or `gpus` with a `client`."""
+    """`workers` and `timeout` checked; an error for `workers` or `gpus` with a `client`.
+
+    An embedded cluster is bounded by this machine: at most :data:`PER_CORE`
+    workers per core, and as many as its available memory holds at
+    :data:`WORKER_BYTES` each; more is refused in one line, before any starts.
+    """
     workers = None if workers is None else positive_int(workers, "workers")
     timeout = positive_float(timeout, "timeout")
     if client is not None and (workers is not None or gpus):
@@ -268,28 +159,54 @@ def check_options(client: Any, workers: Any, gpus: bool, timeout: Any) -> tuple[
             "`workers` and `gpus` size the embedded cluster: give them only with client=None. "
             f"Received: client={client!r}."
         )
+    if workers is not None and not gpus:
+        bound, why = most_workers()
+        if workers > bound:
+            raise XpnetValueError(
+                f"`workers`={workers} is more than this machine can run: {why}. Give at most "
+                f"--workers {bound} (workers={bound}), or use a cluster (--scheduler)."
+            )
     return workers, timeout
 
 
 @contextlib.contextmanager
 def executor(
-    client: Any = None, *, workers: int | None = None, gpus: bool = False, timeout: float = 30.0
+    client: Any = None,
+    *,
+    workers: int | None = None,
+    gpus: bool = False,
+    timeout: float = 30.0,
+    notify: Callable[[str], None] = lambda text: None,
 ) -> Iterator[SerialExecutor | DaskExecutor]:
-    """The executor for `client` (see the module's docstring); closes what it started."""
+    """The executor for `client` (see the module's docstring); closes what it started.
+
+    An existing cluster without workers is reported through `notify` at once,
+    and waited for up to `timeout` seconds. Dask's own log records are off
+    meanwhile unless ``XPNET_DEBUG=1`` (see :mod:`.remote`).
+    """
     workers, timeout = check_options(client, workers, gpus, timeout)
     if isinstance(client, str) and client == "serial":
         yield SerialExecutor()
-    elif client is None:
-        with local_cluster(workers, gpus=gpus) as cluster, _distributed().Client(cluster) as c:
-            kind = "GPU" if gpus else "CPU"
-            yield DaskExecutor(c, f"local cluster of {len(cluster.workers)} {kind} workers")
-    elif isinstance(client, str | os.PathLike):
-        with _connect(os.fspath(client), timeout) as c:
-            yield DaskExecutor(c, f"cluster at {c.scheduler.address}")
-    elif callable(getattr(client, "submit", None)):
-        yield DaskExecutor(client, f"cluster at {client.scheduler.address}")
-    else:
-        raise XpnetValueError(
-            "`client` must be None (an embedded cluster), 'serial', a scheduler address or a "
-            f"distributed.Client. Received: {client!r}."
-        )
+        return
+    with quiet_dask():
+        if client is None:
+            if workers is None and not gpus:
+                workers = min(cores(), most_workers()[0])
+            with (
+                local_cluster(workers, gpus=gpus) as cluster,
+                distributed_module().Client(cluster) as c,
+            ):
+                kind = "GPU" if gpus else "CPU"
+                yield DaskExecutor(c, f"local cluster of {len(cluster.workers)} {kind} workers")
+        elif isinstance(client, str | os.PathLike):
+            with connect(os.fspath(client), timeout) as c:
+                wait_for_workers(c, timeout, notify)
+                yield DaskExecutor(c, f"cluster at {c.scheduler.address}")
+        elif callable(getattr(client, "submit", None)):
+            wait_for_workers(client, timeout, notify)
+            yield DaskExecutor(client, f"cluster at {client.scheduler.address}")
+        else:
+            raise XpnetValueError(
+                "`client` must be None (an embedded cluster), 'serial', a scheduler address or a "
+                f"distributed.Client. Received: {client!r}."
+            )

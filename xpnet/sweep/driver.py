@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._validation import non_negative_int, one_of
 from ..backend import get_backend
-from ..errors import CheckpointError, XpnetTypeError, XpnetValueError
+from ..errors import XpnetTypeError, XpnetValueError
+from ..training.lock import checkpoint_lock
 from .cluster import SerialExecutor, check_options, executor
 from .report import axes, format_value, rank, table
 from .run import MnistSource, array_source, clear_cache
@@ -17,7 +19,10 @@ from .settings import resolve, run_key
 from .space import as_points
 from .store import RunRecord, Store
 
-__all__ = ["Run", "SweepResult", "sweep"]
+__all__ = ["PREPARING_FROM", "Run", "SweepResult", "sweep"]
+
+#: Spaces of at least this many points show progress while their runs are prepared.
+PREPARING_FROM = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,28 +83,55 @@ def _is_fraction(value: Any) -> bool:
     return True
 
 
-def _runs(points: list[dict[str, Any]], fixed: dict[str, Any], data: str, gpus: bool) -> list[Run]:
-    """The distinct runs of `points`, in order (duplicates run once)."""
+def _runs(
+    points: list[dict[str, Any]], fixed: dict[str, Any], data: str, gpus: bool, verbose: int = 0
+) -> list[Run]:
+    """The distinct runs of `points`, in order (duplicates run once); progress when many."""
+    from tqdm.auto import tqdm
+
     backend = fixed.get("backend") or get_backend().name
     defaults = {"device": "cuda"} if gpus else {}
     runs: dict[str, Run] = {}
-    for point in points:
-        settings = resolve(point, fixed, data=data, backend=backend, defaults=defaults)
-        key = run_key(settings)
-        runs.setdefault(key, Run(key, settings))
+    many = len(points) >= PREPARING_FROM
+    if verbose == 2 and many:
+        print(f"sweep: preparing {len(points)} runs", flush=True)
+    with tqdm(points, unit="run", desc="preparing", disable=verbose != 1 or not many) as bar:
+        for point in bar:
+            settings = resolve(point, fixed, data=data, backend=backend, defaults=defaults)
+            key = run_key(settings)
+            runs.setdefault(key, Run(key, settings))
     return list(runs.values())
 
 
-def _todo(runs: list[Run], store: Store, retry_failed: bool) -> list[Run]:
-    busy = store.busy_clients()
-    if busy:
-        raise CheckpointError(
-            f"{store.path} is in use by another sweep (process {busy[0]} on this host); "
-            "wait for it to finish or choose another store."
-        )
-    status = store.statuses()
-    wanted = {None, "running", *(("failed",) if retry_failed else ())}
-    return [r for r in runs if status.get(r.key) in wanted]
+def _execute(
+    db: Store, todo: list[Run], runs: list[Run], source: Any, client: Any, retries: int,
+    verbose: int, options: dict[str, Any],
+) -> int:  # fmt: skip
+    """Run `todo` where `client` says, recording each result as it arrives; how many ran."""
+    if not todo:
+        return 0
+    executed = 0
+    with (
+        executor(client, notify=_notifier(verbose), **options) as ex,
+        _Progress(verbose, runs, len(todo), ex.name) as progress,
+    ):
+        for run, result in ex.results(todo, source, retries):
+            db.record(run.key, result)
+            executed += 1
+            progress.update(run, result)
+    if isinstance(ex, SerialExecutor):
+        clear_cache()  # the data this process prepared
+    return executed
+
+
+def _notifier(verbose: int) -> Any:
+    """What a cluster says while it waits (no workers yet): a line on stderr unless silent."""
+
+    def notify(text: str) -> None:
+        if verbose:
+            print(f"sweep: {text}", file=sys.stderr, flush=True)
+
+    return notify
 
 
 def sweep(
@@ -117,6 +149,7 @@ def sweep(
     timeout: float = 30.0,
     data_dir: str | os.PathLike[str] | None = None,
     verbose: int = 1,
+    steal: bool = False,
     **fixed: Any,
 ) -> SweepResult:
     """Train a fresh network for every point of `space`; results go to a SQLite store.
@@ -134,7 +167,9 @@ def sweep(
         run), or explicit arrays. Runs are then ranked by validation accuracy.
     store : path
         The SQLite store. Runs already done there are not run again; runs
-        that failed are run again with ``retry_failed=True``.
+        that failed are run again with ``retry_failed=True``. The sweep holds
+        its lock and claims its runs before any starts, so two sweeps never
+        train one run twice; every row is checked before any work.
     client : None, "serial", address or distributed.Client
         None: an embedded LocalCluster, one single-threaded worker per core
         (`workers` of them), or one per GPU with ``gpus=True``; "serial":
@@ -145,9 +180,15 @@ def sweep(
         unexpectedly. A run that diverges or has a bad setting is recorded
         as failed at once.
     timeout : float
-        Seconds to wait for a scheduler at an address.
+        Seconds to wait for a scheduler at an address, and for an existing
+        cluster's first worker (a cluster without workers is said at once).
     verbose : {0, 1, 2}
         0 silent, 1 a progress bar over runs, 2 one line per finished run.
+    steal : bool
+        Take over runs another sweep marked running even when it cannot be
+        told dead (it ran on another host, or is a process of an older xpnet
+        whose number is in use again). A sweep whose client died on this host
+        is taken over without it; a live one holds the store's lock.
     **fixed
         Settings shared by every run: any keyword of the network (``hidden``
         for ``hidden_size``, ``activation``, ``weight_init_std``…) or of
@@ -173,26 +214,25 @@ def sweep(
     ([1.0, 0.1], 2)
     """
     points = as_points(space)
-    check_options(client, workers, gpus, timeout)
+    workers, timeout = check_options(client, workers, gpus, timeout)
+    options = {"workers": workers, "gpus": gpus, "timeout": timeout}
+    if not isinstance(steal, bool):
+        raise XpnetTypeError(f"`steal` must be True or False. Received: {steal!r}.")
     retries = non_negative_int(retries, "retries")
     one_of(verbose, "verbose", (0, 1, 2))
     source = _source(train_data, test_data, validation, data_dir)
     if isinstance(validation, int | float) and not isinstance(validation, bool):
         fixed = {**fixed, "validation": float(validation)}
-    runs = _runs(points, fixed, source.fingerprint, gpus)
-    with Store(store) as db:
-        todo = _todo(runs, db, retry_failed)
-        executed = 0
-        if todo:
-            with executor(client, workers=workers, gpus=gpus, timeout=timeout) as ex:
-                db.mark_running([(r.key, r.settings) for r in todo], db.client)
-                with _Progress(verbose, runs, len(todo), ex.name) as progress:
-                    for run, result in ex.results(todo, source, retries):
-                        db.record(run.key, result)
-                        executed += 1
-                        progress.update(run, result)
-            if isinstance(ex, SerialExecutor):
-                clear_cache()  # the data this process prepared
+    runs = _runs(points, fixed, source.fingerprint, gpus, verbose)
+    with Store(store) as db, checkpoint_lock(db.path, what="sweep store", job="sweep"):
+        db.records()  # every row checked before any work: a damaged store is refused now
+        claimed = set(db.claim([(r.key, r.settings) for r in runs], retry_failed=retry_failed,
+                               steal=steal))  # fmt: skip
+        try:
+            todo = [r for r in runs if r.key in claimed]
+            executed = _execute(db, todo, runs, source, client, retries, verbose, options)
+        finally:
+            db.release()  # runs claimed and not finished go back as they were
         records = db.records(r.key for r in runs)
     return SweepResult(records, executed, os.fspath(store))
 

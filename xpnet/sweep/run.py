@@ -37,6 +37,7 @@ __all__ = [
     "MnistSource",
     "array_source",
     "clear_cache",
+    "dask_setup",
     "failed",
     "outcome",
     "run_one",
@@ -169,6 +170,20 @@ def prepared(source: Any, b: Backend, dtype: str, train_size: Any, fraction: Any
 def clear_cache() -> None:
     """Forget the data sets this process prepared (the serial sweep's memory)."""
     _cache.clear()
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's hook in each embedded worker, which preloads this module: Ctrl-C is not theirs.
+
+    A Ctrl-C at a terminal reaches the whole process group, workers too; the
+    client stops the sweep and closes the cluster, which stops its workers.
+    Left to Python's default, each worker would die printing a traceback.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_name() -> str:

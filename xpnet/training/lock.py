@@ -58,14 +58,14 @@ def _owner(fd: int) -> str:
     return "another process"
 
 
-def _acquire(lock: Path, shown: str) -> int:
+def _acquire(lock: Path, shown: str, job: str) -> int:
     """Lock `lock` (creating it) without waiting; the locked file descriptor."""
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
             raise CheckpointError(
-                f"checkpoint {shown}: cannot create its lock file {lock}: {exc.strerror or exc}."
+                f"{shown}: cannot create its lock file {lock}: {exc.strerror or exc}."
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -73,13 +73,11 @@ def _acquire(lock: Path, shown: str) -> int:
             owner = _owner(fd)
             os.close(fd)
             raise CheckpointError(
-                f"checkpoint {shown} is in use by {owner}; wait for that run to end, or stop it."
+                f"{shown} is in use by {owner}; wait for that {job} to end, or stop it."
             ) from None
         except OSError as exc:  # a file system without locks
             os.close(fd)
-            raise CheckpointError(
-                f"checkpoint {shown}: cannot lock {lock}: {exc.strerror or exc}."
-            ) from None
+            raise CheckpointError(f"{shown}: cannot lock {lock}: {exc.strerror or exc}.") from None
         # A run that was ending may have removed the file between our open and our lock:
         # then we hold a lock on a file nobody else will see. Start again.
         try:
@@ -94,8 +92,13 @@ def _acquire(lock: Path, shown: str) -> int:
 
 
 @contextlib.contextmanager
-def checkpoint_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def checkpoint_lock(
+    path: str | os.PathLike[str], *, what: str = "checkpoint", job: str = "run"
+) -> Iterator[None]:
     """Hold the lock of checkpoint `path` while the block runs (see the module's description).
+
+    `what` and `job` are the words of the messages: a sweep store is locked
+    the same way (``what="sweep store", job="sweep"``).
 
     Raises
     ------
@@ -108,16 +111,15 @@ def checkpoint_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     if lock is None or fcntl is None:  # a FIFO or device; or no fcntl
         yield
         return
-    shown = os.fspath(path)
+    shown = f"{what} {os.fspath(path)}"
     with _guard:
         held = _held.get(lock)
         if held is not None and held[2] != threading.get_ident():
             raise CheckpointError(
-                f"checkpoint {shown} is in use by process {os.getpid()} (this process, "
-                "in another thread)."
+                f"{shown} is in use by process {os.getpid()} (this process, in another thread)."
             )
         if held is None:
-            held = _held[lock] = [_acquire(lock, shown), 0, threading.get_ident()]
+            held = _held[lock] = [_acquire(lock, shown, job), 0, threading.get_ident()]
         held[1] += 1
     try:
         yield
