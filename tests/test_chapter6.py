@@ -127,6 +127,7 @@ def test_dropout_train_test_backward(backend, dtype) -> None:
                  dtype=dtype)  # fmt: skip
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_layer_settings() -> None:
     with pytest.raises(ValueError, match=r"`dropout_ratio` must be in \[0, 1\)"):
@@ -268,6 +269,7 @@ def test_two_layer_net_matches_the_autodiff_oracle(backend, f64, activation) -> 
                      atol=1e-12)  # fmt: skip
 
 
+@pytest.mark.backend_independent
 def test_the_networks_follow_the_training_protocols() -> None:
     from xpnet._typing import Buffered, Trainable
 
@@ -383,6 +385,7 @@ def test_save_and_load_keep_buffers(backend, dtype, tmp_path) -> None:
         MultiLayerNet.load(tmp_path / "net.npz")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_network_arguments() -> None:
     with pytest.raises(ValueError, match="`weight_init_std` must be one of 'xavier', 'sigmoid'"):

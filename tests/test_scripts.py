@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 
+pytestmark = pytest.mark.backend_independent
+
 
 def test_gpu_check_skips_without_a_gpu() -> None:
     if shutil.which("nvidia-smi"):
