@@ -166,6 +166,7 @@ def test_progress_bar_on_a_terminal(mnist_dir) -> None:
 
 @pytest.mark.usefixtures("backend")  # the child trains on XPNET_BACKEND
 @pytest.mark.mnist
+@pytest.mark.slow(reason="3,000 iterations on real MNIST: 44 s of CPU on array-api-strict")
 @pytest.mark.reliability("faults")
 def test_ctrl_c_saves_and_exits_cleanly(mnist_dir, tmp_path) -> None:
     """SIGINT during `xpnet train`: checkpoint saved, one line, status 130; --resume finishes."""

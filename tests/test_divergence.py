@@ -91,6 +91,7 @@ def test_a_healthy_run_does_not_warn(backend) -> None:
 
 
 @pytest.mark.mnist
+@pytest.mark.slow(reason="1,801 iterations on real MNIST: 27 s of CPU on array-api-strict")
 def test_the_chapters_run_does_not_warn(backend, mnist_dir) -> None:
     """Three epochs of the chapter's settings: past every point where the monitor could fire."""
     if backend.name == "jax":
