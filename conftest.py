@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 # --- the reliability report -----------------------------------------------------------
 # `pytest --reliability-report FILE` writes, per category of @pytest.mark.reliability
-# tests, how many cases ran and how they ended; docs/reliability.md shows it.
+# tests, how many cases ran and how they ended; docs/reliability.md shows it (through
+# scripts/reliability.py, which uses it only if its digest of the sources is this tree's).
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,14 +61,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         entry["measured"] = dict(report.user_properties)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = session.config.getoption("--reliability-report")
-    if not path:
+    if not path or exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
         return
+    import xpnet
+
+    option = session.config.option
+    script = Path(__file__).parent / "scripts" / "reliability.py"
     report = {
         "backend": os.environ.get("XPNET_BACKEND") or "numpy",
         "device": os.environ.get("XPNET_DEVICE") or None,
         "date": datetime.date.today().isoformat(),
+        "version": xpnet.__version__,
+        "sources": runpy.run_path(str(script))["digest"](),
+        # A run of the whole suite (no -k, no -m), with or without the independent tests.
+        "complete": not (option.keyword or option.markexpr),
+        "independent": os.environ.get("XPNET_RUN_INDEPENDENT", "1") not in ("0", "", "no"),
         "categories": _outcomes,
     }
     Path(path).parent.mkdir(parents=True, exist_ok=True)

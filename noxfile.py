@@ -14,7 +14,10 @@ nox.options.reuse_existing_virtualenvs = True
 # On the project's machines `torch==2.13.0` is a local CPU wheel; an unpinned
 # torch can pull a multi-GB CUDA build. Override with XPNET_TORCH_PIN.
 TORCH = os.environ.get("XPNET_TORCH_PIN", "torch==2.13.0")
-PYTEST = ("pytest", "tests", "xpnet")
+XDIST = "pytest-xdist>=3.5,<4"
+# --durations: the slowest tests of every session, in CI's log (tests/conftest.py fails
+# an unmarked test over its 20 s budget).
+PYTEST = ("pytest", "tests", "xpnet", "--durations=25")
 
 
 def _run_tests(
@@ -23,22 +26,35 @@ def _run_tests(
     *deps: str,
     env: dict[str, str | None],
     slow: bool = True,
+    independent: bool = False,
+    report: str | None = None,
+    workers: int = 0,
 ) -> None:
     """Install the extras and run the suite; ``slow=False`` leaves out the long MNIST runs.
 
     Sessions that repeat a backend in a second configuration (array-api-strict's
     simulated device, PyTorch's float64 default) skip the slow tests, which the
     first configuration already ran: CI stays well under its time limit.
+    Backend-independent tests run in the session with ``independent=True``
+    only (tests/conftest.py deselects them elsewhere). ``report`` names the
+    reliability counts that docs/reliability.md shows (scripts/reliability.py).
+    ``workers`` > 0 runs the tests in that many processes (pytest-xdist).
     """
-    session.install("-e", f".[test{extras}]", *deps)
-    marks = () if slow else ("-m", "not slow")
-    session.run(*PYTEST, *marks, *session.posargs, env=env)
+    session.install("-e", f".[test{extras}]", *deps, *([XDIST] if workers else []))
+    args = [*PYTEST, *(() if slow else ("-m", "not slow"))]
+    if workers:
+        args += ["-n", str(workers)]
+    if report:
+        args.append(f"--reliability-report=build/reliability-{report}.json")
+    env = {**env, "XPNET_RUN_INDEPENDENT": "1" if independent else "0"}
+    session.run(*args, *session.posargs, env=env)
 
 
 @nox.session(name="tests-numpy")
 def tests_numpy(session: nox.Session) -> None:
-    """Run the tests on NumPy, and the sweeps' cluster tests (only here)."""
-    _run_tests(session, ",distributed", env={"XPNET_BACKEND": "numpy"})
+    """Run the tests on NumPy, the backend-independent ones and the sweeps' clusters (only here)."""
+    env = {"XPNET_BACKEND": "numpy"}
+    _run_tests(session, ",distributed", env=env, independent=True, report="numpy")
 
 
 @nox.session(name="tests-array_api_strict")
@@ -50,7 +66,8 @@ def tests_strict(session: nox.Session, device: str) -> None:
         "XPNET_DEVICE": device,
         "XPNET_STRICT_API_VERSION": "2024.12",
     }
-    _run_tests(session, ",strict", env=env, slow=device == "cpu")
+    cpu = device == "cpu"
+    _run_tests(session, ",strict", env=env, slow=cpu, report="array_api_strict" if cpu else None)
 
 
 @nox.session(name="tests-torch")
@@ -67,9 +84,14 @@ def tests_torch(session: nox.Session, default_dtype: str) -> None:
 
 @nox.session(name="tests-jax")
 def tests_jax(session: nox.Session) -> None:
-    """Run the tests on JAX (CPU) as a user would: JAX_ENABLE_X64 unset (xpnet turns x64 on)."""
+    """Run the tests on JAX (CPU) as a user would: JAX_ENABLE_X64 unset (xpnet turns x64 on).
+
+    Eager JAX spends its time compiling and dispatching on one thread: two processes
+    (pytest-xdist) keep two cores busy. tests/conftest.py keeps JAX's compilation
+    cache in build/jax-cache, shared by both: a second run compiles little.
+    """
     env = {"XPNET_BACKEND": "jax", "XPNET_DEVICE": "cpu", "JAX_ENABLE_X64": None}
-    _run_tests(session, ",jax", env=env)
+    _run_tests(session, ",jax", env=env, workers=2)
 
 
 @nox.session(name="tests-cupy")
@@ -81,9 +103,23 @@ def tests_cupy(session: nox.Session) -> None:
     _run_tests(session, f",{extra}", env={"XPNET_BACKEND": "cupy"})
 
 
+@nox.session(default=False)
+def quick(session: nox.Session) -> None:
+    """The loop while editing: NumPy, then array-api-strict, without the slow tests."""
+    session.install("-e", ".[test,strict,distributed]")
+    fast = (*PYTEST, "-m", "not slow", *session.posargs)
+    session.run(*fast, env={"XPNET_BACKEND": "numpy", "XPNET_RUN_INDEPENDENT": "1"})
+    strict = {"XPNET_BACKEND": "array_api_strict", "XPNET_DEVICE": "cpu"}
+    session.run(*fast, env={**strict, "XPNET_RUN_INDEPENDENT": "0"})
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation, running every code block; warnings are errors."""
+    """Build the documentation, running every code block; warnings are errors.
+
+    The reliability page shows the counts that tests-numpy and tests-array_api_strict
+    wrote into build/ (or the recorded ones, saying so): run those first, as `nox` does.
+    """
     session.install("-e", ".[docs]")
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", "build/site", env={"NO_MKDOCS_2_WARNING": "1"}
@@ -138,6 +174,7 @@ def notebook(session: nox.Session, backend: str) -> None:
     session.install("-e", ".[test,notebook,strict]")
     env = {
         "XPNET_RUN_NOTEBOOK": "1",
+        "XPNET_RUN_INDEPENDENT": "0",  # the file's History tests run in tests-numpy
         "XPNET_BACKEND": backend,
         "XPNET_TUTORIAL_ITERS": os.environ.get("XPNET_TUTORIAL_ITERS", "300"),
     }

@@ -5,15 +5,20 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
+import subprocess
+import time
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import array_api_compat
 import numpy as np
 
 import xpnet
 from xpnet.backend import Backend, to_numpy
+
+T = TypeVar("T")
 
 #: Relative tolerance for values computed in each dtype.
 RTOL = {"float64": 1e-10, "float32": 1e-5, "float16": 1e-2}
@@ -109,3 +114,102 @@ def sigint_reaches_children() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+# --- waiting on events, under bounds that scale with the machine ---------------------------
+# A test waits for what it means (a file appears, a line is printed, a process
+# exits), never for a fixed time. Each wait still has a bound, so that a hung
+# process fails the test instead of the whole run; the bounds are far above
+# what a quiet machine needs, and XPNET_TEST_TIMEOUT_SCALE multiplies them
+# (and the 20 s budget of an unmarked test) on a machine slower than that.
+
+
+def timeout_scale() -> float:
+    """``XPNET_TEST_TIMEOUT_SCALE`` (default 1): how much slower than a quiet 2-core machine."""
+    raw = os.environ.get("XPNET_TEST_TIMEOUT_SCALE", "1")
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not scale > 0:
+        raise ValueError(f"XPNET_TEST_TIMEOUT_SCALE must be a positive number, not {raw!r}")
+    return scale
+
+
+def bound(seconds: float) -> float:
+    """`seconds` scaled by :func:`timeout_scale`: the most a test waits for one event."""
+    return seconds * timeout_scale()
+
+
+def _exited(process: subprocess.Popen[Any]) -> str:
+    """What a process that ended too early said, for the assertion message."""
+    out, err = process.communicate()
+    said = err or out or ""
+    said = said.decode(errors="replace") if isinstance(said, bytes) else said
+    return f"the process exited with status {process.returncode}: {said[-2000:]!r}"
+
+
+def wait_until(
+    condition: Callable[[], T],
+    what: str,
+    *,
+    within: float = 300.0,
+    process: subprocess.Popen[Any] | None = None,
+) -> T:
+    """Poll `condition` until it returns something true, and return that.
+
+    Fails (``AssertionError`` naming `what`) when `process` ends first, or after
+    ``bound(within)`` seconds: a bound against hangs, not a timing.
+    """
+    deadline = time.monotonic() + bound(within)
+    pause = 0.001
+    while True:
+        value = condition()
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"waiting for {what}: {_exited(process)}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waiting for {what}: not within {bound(within):.0f} s")
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
+
+
+def finish(process: subprocess.Popen[Any], *, within: float = 300.0) -> tuple[Any, Any]:
+    """`process`'s (stdout, stderr) once it exits; killed, and the test failed, after the bound."""
+    pipes = (process.stdin, process.stdout, process.stderr)
+    if process.poll() is not None and all(p is None or p.closed for p in pipes):
+        return None, None  # already waited for and read (by wait_until's message)
+    try:
+        return process.communicate(timeout=bound(within))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(
+            f"{process.args!r} did not exit within {bound(within):.0f} s (killed)"
+        ) from None
+
+
+def exit_status(process: subprocess.Popen[Any], *, within: float = 300.0) -> int:
+    """`process`'s exit status once it exits; killed, and the test failed, after the bound.
+
+    For a process whose pipes are closed or read elsewhere (else :func:`finish`).
+    """
+    try:
+        return process.wait(timeout=bound(within))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(
+            f"{process.args!r} did not exit within {bound(within):.0f} s (killed)"
+        ) from None
+
+
+def run_bounded(
+    argv: list[str], *, within: float = 300.0, **kwargs: Any
+) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run(argv, **kwargs)`` with a scaled bound (the child is killed past it)."""
+    try:
+        return subprocess.run(argv, timeout=bound(within), **kwargs)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{argv!r} did not exit within {bound(within):.0f} s") from None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 import xpnet
+
+pytestmark = pytest.mark.backend_independent
 
 
 def test_public_names_exist_once() -> None:

@@ -57,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
 ENTRY_POINTS = {"__init__", "__main__"}
 LIBRARIES = ("numpy", "cupy", "torch", "jax", "array_api_strict")
 
+pytestmark = pytest.mark.backend_independent
+
 
 def top_level(path: Path) -> str:
     return path.relative_to(PACKAGE).parts[0].removesuffix(".py")

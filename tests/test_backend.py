@@ -35,6 +35,7 @@ def has_gpu(name: str) -> bool:
     return any(d.platform == "gpu" for d in jax.devices())
 
 
+@pytest.mark.backend_independent
 def test_import_loads_no_backend_library() -> None:
     code = (
         "import sys, xpnet; "
@@ -45,6 +46,7 @@ def test_import_loads_no_backend_library() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.backend_independent
 def test_default_is_numpy_on_cpu(clean_choice: None) -> None:
     b = xpnet.get_backend()
     assert (b.name, b.device) == ("numpy", "cpu")
@@ -94,12 +96,14 @@ def test_set_backend_and_reset(clean_choice: None, backend: bk.Backend) -> None:
     assert xpnet.get_backend().name == "numpy"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_unknown_name_lists_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"Unknown backend 'tensorflow'.*numpy, cupy, torch, jax"):
         xpnet.use_backend("tensorflow").__enter__()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_set_backend_error_changes_nothing(clean_choice: None) -> None:
     before = xpnet.get_backend()
@@ -108,6 +112,7 @@ def test_set_backend_error_changes_nothing(clean_choice: None) -> None:
     assert xpnet.get_backend() is before
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
@@ -131,6 +136,7 @@ def test_cuda_without_gpu_says_so(backend: bk.Backend) -> None:
         bk.resolve_backend(backend.name, "cuda")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_device_strings() -> None:
     with pytest.raises(ValueError, match="NumPy runs on 'cpu' only"):
@@ -183,6 +189,7 @@ def test_namespace_refuses_mixed_libraries(backend: bk.Backend) -> None:
         bk.namespace(np.zeros(2), xpnet.asarray([1.0, 2.0]))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_namespace_refuses_mixed_devices() -> None:
     pytest.importorskip("array_api_strict")
@@ -193,6 +200,7 @@ def test_namespace_refuses_mixed_devices() -> None:
     np.testing.assert_array_equal(xpnet.to_numpy(b), [1.0])
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_namespace_refuses_non_arrays() -> None:
     with pytest.raises(TypeError, match=r"xpnet.asarray"):
@@ -211,6 +219,7 @@ def test_backends_hash_and_compare_by_name_and_device(backend: bk.Backend) -> No
     assert backend != bk.resolve_backend("numpy") or backend.name == "numpy"
 
 
+@pytest.mark.backend_independent
 def test_an_unhashable_device_object_still_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
     class Unhashable:
         __hash__ = None  # type: ignore[assignment]
@@ -223,6 +232,7 @@ def test_an_unhashable_device_object_still_resolves(monkeypatch: pytest.MonkeyPa
     assert b.name == "numpy" and str(b.device) == "cpu" and hash(b) == hash(("numpy", "cpu"))
 
 
+@pytest.mark.backend_independent
 def test_adding_a_library_is_one_record() -> None:
     """Every registry record says how to import, parse devices, list them and reach the host."""
     from xpnet.backend._registry import LIBRARIES
@@ -249,6 +259,7 @@ def test_mixed_libraries_are_named_not_file_paths(backend: bk.Backend) -> None:
     assert "/" not in str(info.value) and ".py" not in str(info.value)
 
 
+@pytest.mark.usefixtures("backend")  # PyTorch's devices: runs where torch is
 @pytest.mark.reliability("bad input")
 def test_torch_devices_are_what_torch_reports() -> None:
     pytest.importorskip("torch")

@@ -128,6 +128,7 @@ def test_dropout_train_test_backward(backend, dtype) -> None:
                  dtype=dtype)  # fmt: skip
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_layer_settings() -> None:
     with pytest.raises(ValueError, match=r"`dropout_ratio` must be in \[0, 1\)"):
@@ -269,7 +270,8 @@ def test_two_layer_net_matches_the_autodiff_oracle(backend, f64, activation) -> 
                      atol=1e-12)  # fmt: skip
 
 
-def test_the_networks_follow_the_training_protocol(backend) -> None:
+@pytest.mark.backend_independent
+def test_the_networks_follow_the_training_protocol() -> None:
     """One protocol for every network: buffers are a dict, empty for most."""
     from xpnet._typing import Trainable
 
@@ -424,6 +426,7 @@ def test_save_and_load_keep_buffers(backend, dtype, tmp_path) -> None:
         MultiLayerNet.load(tmp_path / "net.npz")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_network_arguments() -> None:
     with pytest.raises(ValueError, match="`weight_init_std` must be one of 'xavier', 'sigmoid'"):

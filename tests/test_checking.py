@@ -447,6 +447,7 @@ def test_cli_gradcheck_exit_status(backend, mode, monkeypatch, tmp_path, capsys)
     assert "Gradient check FAILED" in capsys.readouterr().out
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 @pytest.mark.parametrize(
     "options",

@@ -9,12 +9,13 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import read_state_file, sigint_reaches_children
+from helpers import exit_status, finish, read_state_file, sigint_reaches_children, wait_until
 
 import xpnet
 from xpnet.cli import main
 
 
+@pytest.mark.backend_independent
 def test_info_lists_backends(capsys) -> None:
     assert main(["info"]) == 0
     out = capsys.readouterr().out
@@ -38,6 +39,7 @@ def test_gradcheck_prints_small_differences(backend, capsys) -> None:
     assert max(rows.values()) < (1e-6 if dtype == "float64" else 1e-2)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -64,6 +66,7 @@ def test_bad_options_give_one_line_and_status_2(capsys, argv, message) -> None:
     assert err.startswith("xpnet: error: ") and message in err
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_missing_data_without_network(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("XPNET_MNIST_MIRRORS", "http://127.0.0.1:1/")
@@ -98,6 +101,7 @@ def test_train_writes_json_plot_and_checkpoint(backend, mnist_dir, tmp_path, cap
     assert json.loads(out.read_text())["test_acc_history"] == summary["test_acc_history"]
 
 
+@pytest.mark.backend_independent
 def test_python_dash_m(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "xpnet", "--version"], capture_output=True, text=True, check=False
@@ -105,6 +109,7 @@ def test_python_dash_m(tmp_path) -> None:
     assert result.returncode == 0 and result.stdout.startswith("xpnet ")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 @pytest.mark.parametrize("option", ["--json", "--plot", "--checkpoint"])
 def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch, option) -> None:
@@ -119,6 +124,7 @@ def test_output_paths_are_checked_before_training(tmp_path, capsys, monkeypatch,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("backend")  # the child trains on XPNET_BACKEND
 @pytest.mark.mnist
 def test_progress_bar_on_a_terminal(mnist_dir) -> None:
     """On a terminal, `xpnet train` shows a tqdm bar with loss and accuracies."""
@@ -152,7 +158,7 @@ def test_progress_bar_on_a_terminal(mnist_dir) -> None:
         if not chunk:
             break
         chunks.append(chunk)
-    assert proc.wait(timeout=60) == 0
+    assert exit_status(proc) == 0
     screen = b"".join(chunks).decode(errors="replace")
     assert (
         "20/20" in screen and "loss=" in screen and "train_acc=" in screen and "test_acc=" in screen
@@ -160,23 +166,22 @@ def test_progress_bar_on_a_terminal(mnist_dir) -> None:
     assert "train acc, test acc |" not in screen  # the chapter's lines are for non-terminals
 
 
+@pytest.mark.usefixtures("backend")  # the child trains on XPNET_BACKEND
 @pytest.mark.mnist
+@pytest.mark.slow(reason="3,000 iterations on real MNIST: 44 s of CPU on array-api-strict")
 @pytest.mark.reliability("faults")
 def test_ctrl_c_saves_and_exits_cleanly(mnist_dir, tmp_path) -> None:
     """SIGINT during `xpnet train`: checkpoint saved, one line, status 130; --resume finishes."""
     import signal
-    import time
 
     ckpt = tmp_path / "state.npz"
     argv = [sys.executable, "-m", "xpnet", "train", "--quiet", "--iters", "3000", "--eval-every", "1000",
             "--data-dir", str(mnist_dir), "--checkpoint", str(ckpt)]  # fmt: skip
     with sigint_reaches_children():
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not ckpt.exists() and time.monotonic() < deadline:  # the first evaluation is written
-        time.sleep(0.05)
+    wait_until(ckpt.exists, "the first evaluation's checkpoint", process=proc)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = finish(proc)
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "--resume" in err
     meta = read_state_file(ckpt)[0]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 import sys
 
 import pytest
+from helpers import run_bounded
 
 import xpnet
 from xpnet.cli import main
@@ -22,6 +22,7 @@ def short_run(backend, mnist_dir) -> list[str]:
             "--eval-every", "10", "--data-dir", str(mnist_dir)]  # fmt: skip
 
 
+@pytest.mark.backend_independent
 def test_version(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
@@ -50,6 +51,7 @@ def test_plot_dash_writes_a_png_to_stdout(backend, mnist_dir, tmp_path, capsysbi
     assert b"train acc, test acc | " in err and json.loads(summary.read_text())["iters"] == 20
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
 def test_the_summary_pipes_into_another_program(mnist_dir) -> None:
     """`xpnet train --json - --quiet | python -c "...json.load(sys.stdin)['test_acc']"`."""
@@ -59,17 +61,17 @@ def test_the_summary_pipes_into_another_program(mnist_dir) -> None:
         f"{python} -m xpnet train --json - --quiet --iters 20 --data-dir {shlex.quote(str(mnist_dir))}"
         f" | {python} -c {shlex.quote(reader)}"
     )
-    result = subprocess.run(
+    result = run_bounded(
         ["bash", "-o", "pipefail", "-c", command],
         capture_output=True,
         text=True,
-        timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stderr
     assert 0.0 <= float(result.stdout) <= 1.0 and result.stderr == ""
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 @pytest.mark.parametrize(
     ("argv", "message"),
@@ -100,6 +102,7 @@ def test_gradcheck_json_dash_writes_the_report_to_stdout(
     assert err.startswith("gradcheck of TwoLayerNet(") and not (tmp_path / "-").exists()
 
 
+@pytest.mark.backend_independent
 def test_sweep_report_json_dash_writes_the_runs_to_stdout(capsys, tmp_path, monkeypatch) -> None:
     np = pytest.importorskip("numpy")
     from xpnet.sweep import sweep

@@ -225,7 +225,7 @@ def test_jax_compiles_one_loop_per_run(backend, compiler, caplog) -> None:
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="two 10,000-iteration MNIST runs, compiled and eager")
 def test_compiled_chapter_run_agrees_with_eager_on_mnist(backend, compiler, mnist_dir) -> None:
     train_data, test_data = xpnet.load_mnist(data_dir=mnist_dir)
     runs = []

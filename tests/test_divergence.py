@@ -32,6 +32,7 @@ def params_of(net):
 # --- the monitor's rules, on host numbers ------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("losses", "accs", "expected"),
     [
@@ -90,6 +91,7 @@ def test_a_healthy_run_does_not_warn(backend) -> None:
 
 
 @pytest.mark.mnist
+@pytest.mark.slow(reason="1,801 iterations on real MNIST: 27 s of CPU on array-api-strict")
 def test_the_chapters_run_does_not_warn(backend, mnist_dir) -> None:
     """Three epochs of the chapter's settings: past every point where the monitor could fire."""
     if backend.name == "jax":
@@ -168,7 +170,7 @@ def test_cli_resume_extends_a_finished_run(backend, mnist_dir, tmp_path, capsys)
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="1,801 iterations on real MNIST")
 def test_lr_10_stays_at_chance_and_warns(backend, mnist_dir) -> None:
     """The second rule on the real thing: lr=10 keeps the loss near 2.3 and accuracy at chance."""
     if backend.name == "jax":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import bound
 
 ROOT = Path(__file__).parents[1]
 SITE = os.environ.get("XPNET_DOCS_SITE")
@@ -29,9 +30,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(
-    not SITE, reason="the browser check runs in `nox -s docs-browser` (XPNET_DOCS_SITE unset)"
-)
+pytestmark = [
+    pytest.mark.backend_independent,
+    pytest.mark.skipif(
+        not SITE, reason="the browser check runs in `nox -s docs-browser` (XPNET_DOCS_SITE unset)"
+    ),
+]
 
 
 def nav_pages() -> dict[str, str]:
@@ -91,7 +95,7 @@ def base_url() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-        thread.join(timeout=10)
+        thread.join(timeout=bound(60))
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +197,7 @@ def test_search_finds_numerical_gradient(base_url, browser) -> None:
     page.click("input.md-search__input")  # opens the search, as a reader's click does
     page.keyboard.type("numerical_gradient")
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=15_000)
+    results.first.wait_for(timeout=bound(60) * 1000)
     texts = results.all_text_contents()
     page.close()
     assert problems == []

@@ -123,6 +123,7 @@ def text_outside(fig: Any) -> list[str]:
     return outside
 
 
+@pytest.mark.backend_independent
 def test_the_cli_offers_the_chapter_figures() -> None:
     assert {"gradient-field", "descent-path", "curves"} <= set(plot_figures())
 
@@ -143,6 +144,7 @@ def test_every_cli_figure_fits_its_text(figure, backend, tmp_path, monkeypatch, 
     assert text_outside(saved[0]) == []
 
 
+@pytest.mark.backend_independent
 def test_the_check_sees_a_title_cut_off() -> None:
     """The check itself fails on a figure without a layout whose title is pushed out."""
     from matplotlib.figure import Figure

@@ -126,6 +126,7 @@ def idx(magic: int, count: int) -> bytes:
     return header + values.astype(np.uint8).tobytes()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input (fuzzed)")
 @fuzz
 @given(
@@ -169,6 +170,7 @@ def summary() -> bytes:
     return json.dumps(data, indent=1).encode()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input (fuzzed)")
 @fuzz
 @given(changes=mutations)
@@ -189,6 +191,7 @@ def test_mutated_json_summaries(tmp_path, summary, changes) -> None:
     assert clean_or_xpnet_error(read) < MEMORY_BOUND
 
 
+@pytest.mark.backend_independent
 def test_the_mutations_do_what_they_say() -> None:
     assert mutate(b"abcd", [("flip", 0.5, b"\x01")]) == b"abbd"
     assert mutate(b"abcd", [("truncate", 0.5, b"x")]) == b"ab"
@@ -196,6 +199,7 @@ def test_the_mutations_do_what_they_say() -> None:
     assert mutate(b"", [("flip", 0.0, b"x"), ("insert", 0.0, b"z")]) == b"z"
 
 
+@pytest.mark.backend_independent
 def test_a_declared_terabyte_is_not_allocated(tmp_path, checkpoint) -> None:
     """A header declaring 10**12 values for W1 in a 3 kB file: refused, under 1 MB allocated."""
     path = tmp_path / "huge.npz"
@@ -206,6 +210,7 @@ def test_a_declared_terabyte_is_not_allocated(tmp_path, checkpoint) -> None:
         xpnet.TwoLayerNet.load(path)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input (fuzzed)")
 @pytest.mark.parametrize(
     ("field", "value"),

@@ -17,6 +17,7 @@ def function_2(x):
     return x[0] ** 2 + x[1] ** 2
 
 
+@pytest.mark.backend_independent
 def test_numerical_diff_chapter_values() -> None:
     def function_1(x):
         return 0.01 * x**2 + 0.1 * x

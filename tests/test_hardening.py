@@ -28,7 +28,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import declare_shape, read_state_file, sigint_reaches_children, write_state_file
+from helpers import (
+    declare_shape,
+    exit_status,
+    finish,
+    read_state_file,
+    run_bounded,
+    sigint_reaches_children,
+    wait_until,
+    write_state_file,
+)
 
 import xpnet
 from xpnet.cli import main
@@ -144,7 +153,7 @@ def held_lock(world) -> Iterator[tuple[Path, int]]:
         yield path, holder.pid
     finally:
         holder.stdin.close()
-        holder.wait(timeout=30)
+        exit_status(holder)
         holder.stdout.close()
 
 
@@ -528,7 +537,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(isolated) -> None:
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout.readline().strip() == "locked"
     proc.kill()
-    proc.wait(timeout=30)
+    exit_status(proc)
     proc.stdin.close()
     proc.stdout.close()
     lock = w.work / ".state.npz.lock"
@@ -537,6 +546,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(isolated) -> None:
     assert path.exists() and not lock.exists()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("concurrency")
 def test_the_lock_is_reentrant_in_its_thread_only(tmp_path) -> None:
     """The command line and train() both take the lock in one thread; another thread is refused."""
@@ -605,14 +615,8 @@ def start_small_cli(w: World, *argv: str) -> subprocess.Popen:
         )  # fmt: skip
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.01)
+def wait_for(path: Path, proc: subprocess.Popen) -> None:
+    wait_until(path.exists, f"{path} to appear", process=proc)
 
 
 @pytest.mark.reliability("signals")
@@ -631,7 +635,7 @@ def test_sigterm_and_sighup_save_and_resume_exactly(isolated, signame, status) -
     proc = start_small_cli(w, *settings, "--iters", "1000000", "--checkpoint", str(path))
     wait_for(path, proc)
     proc.send_signal(getattr(signal, signame))
-    _, err = proc.communicate(timeout=120)
+    _, err = finish(proc)
     assert proc.returncode == status, err
     stopped = read_state_file(path)[0]["training"]["iteration"]
     assert err == (
@@ -662,10 +666,10 @@ def test_two_real_runs_on_one_checkpoint(isolated) -> None:
     path = w.work / "state.npz"
     first = start_small_cli(w, *RUN, "--iters", "1000000", "--checkpoint", str(path))
     wait_for(path, first)
-    second = subprocess.run(
+    second = run_bounded(
         [sys.executable, "-m", "xpnet", "train", "--data-dir", str(w.work / "nothing"),
          "--checkpoint", str(path), "--resume"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True,
     )  # fmt: skip
     assert second.returncode == 2, second.stderr
     assert second.stderr == (
@@ -674,7 +678,7 @@ def test_two_real_runs_on_one_checkpoint(isolated) -> None:
     )
     assert first.poll() is None and not (w.work / "nothing").exists()
     first.send_signal(signal.SIGTERM)
-    _, err = first.communicate(timeout=120)
+    _, err = finish(first)
     assert first.returncode == 143, err
     assert sorted(p.name for p in w.work.iterdir()) == ["state.npz"]
     iteration = read_state_file(path)[0]["training"]["iteration"]
@@ -696,6 +700,7 @@ runpy.run_module("xpnet", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("signals")
 @pytest.mark.parametrize(
     ("module", "argv"),
@@ -707,14 +712,15 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path, module, argv) -> None:
     pytest.importorskip("matplotlib")
     argv = [str(tmp_path / "f.png") if a == "OUT" else a for a in argv]
     with sigint_reaches_children():
-        result = subprocess.run(
+        result = run_bounded(
             [sys.executable, "-c", HOOK_INTERRUPT, module, *argv],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True,
         )  # fmt: skip
     assert (result.returncode, result.stderr) == (130, "xpnet: interrupted.\n")
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("signals")
 @pytest.mark.parametrize("command", ["info", "plot", "gradcheck", "train"])
 def test_the_resume_hint_is_only_for_train(monkeypatch, capsys, command) -> None:
@@ -840,6 +846,7 @@ def test_sizes_are_checked_against_the_memory_there_is(backend, monkeypatch, tmp
         xpnet.TwoLayerNet.load(tmp_path / "net.npz")
 
 
+@pytest.mark.backend_independent
 def test_host_memory_is_read() -> None:
     """Linux reports MemAvailable; anything else at least says nothing rather than nonsense."""
     available = xpnet._memory.host_memory()
@@ -881,6 +888,7 @@ def test_big_endian_arrays_work_on_every_backend(backend, tmp_path) -> None:
         np.testing.assert_array_equal(xpnet.to_numpy(loaded.params[name]), xpnet.to_numpy(value))
 
 
+@pytest.mark.usefixtures("backend")  # PyTorch's devices: runs where torch is
 @pytest.mark.reliability("bad input")
 def test_torch_devices_are_checked() -> None:
     """`--device cpu:5` on PyTorch: one line naming the device, not a silent CPU."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import bound
 
 import xpnet
 from xpnet._io import _is_stream, atomic_write, check_output_path, same_file
@@ -21,6 +22,7 @@ def write_bytes(data: bytes):
     return lambda file: file.write(data)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data loss")
 def test_a_symlink_is_written_through(tmp_path) -> None:
     target = tmp_path / "real" / "out.json"
@@ -51,6 +53,7 @@ def test_net_save_and_checkpoints_keep_symlinks(backend, tmp_path) -> None:
     assert link.is_symlink() and target.stat().st_size > 0
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data loss")
 def test_a_fifo_is_streamed_to_not_replaced(tmp_path) -> None:
     fifo = tmp_path / "pipe"
@@ -59,11 +62,12 @@ def test_a_fifo_is_streamed_to_not_replaced(tmp_path) -> None:
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
     atomic_write(fifo, write_bytes(b"streamed"))
-    reader.join(timeout=10)
+    reader.join(timeout=bound(60))
     assert received == [b"streamed"]
     assert stat.S_ISFIFO(fifo.stat().st_mode) and os.listdir(tmp_path) == ["pipe"]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data loss")
 def test_a_character_device_is_written_to_not_replaced() -> None:
     """`--json /dev/stdout` and friends: never a rename over the device (as root it would succeed)."""
@@ -75,6 +79,7 @@ def test_a_character_device_is_written_to_not_replaced() -> None:
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_files_honour_the_umask(tmp_path, umask, mode) -> None:
     old = os.umask(umask)
@@ -85,6 +90,7 @@ def test_new_files_honour_the_umask(tmp_path, umask, mode) -> None:
     assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == mode
 
 
+@pytest.mark.backend_independent
 def test_a_replaced_file_keeps_its_mode(tmp_path) -> None:
     path = tmp_path / "kept.json"
     path.write_bytes(b"old")
@@ -93,6 +99,7 @@ def test_a_replaced_file_keeps_its_mode(tmp_path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.read_bytes() == b"new"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 @pytest.mark.parametrize(
     ("make", "message"),
@@ -109,6 +116,7 @@ def test_output_locations_are_checked_before_any_work(tmp_path, make, message) -
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_cli_refuses_an_unwritable_checkpoint_before_training(tmp_path, capsys) -> None:
     """Not after an hour of training: before MNIST is even read (the data folder is missing)."""
@@ -119,6 +127,7 @@ def test_cli_refuses_an_unwritable_checkpoint_before_training(tmp_path, capsys) 
     assert not (tmp_path / "none").exists()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data loss")
 def test_two_outputs_naming_one_file_are_refused(tmp_path, capsys) -> None:
     out = tmp_path / "same.out"
@@ -130,6 +139,7 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path, capsys) -> None:
     assert not out.exists()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("faults")
 def test_a_failing_write_is_one_line_and_keeps_the_old_file(tmp_path, capsys, monkeypatch) -> None:
     pytest.importorskip("matplotlib")
@@ -146,6 +156,7 @@ def test_a_failing_write_is_one_line_and_keeps_the_old_file(tmp_path, capsys, mo
     assert out.read_bytes() == b"previous figure" and os.listdir(tmp_path) == ["figure.png"]
 
 
+@pytest.mark.backend_independent
 def test_only_xpnet_errors_become_one_line(monkeypatch, capsys) -> None:
     """A bug in xpnet keeps its traceback; --debug and XPNET_DEBUG=1 show xpnet's own errors too."""
     from xpnet import cli

@@ -80,6 +80,7 @@ def gzip_bomb(tmp_path_factory) -> Path:
 # --- parsing --------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("compress", [False, True])
 def test_read_idx_images_and_labels(tmp_path, compress) -> None:
     for magic, shape in ((2051, (3, 28, 28)), (2049, (3,))):
@@ -91,6 +92,7 @@ def test_read_idx_images_and_labels(tmp_path, compress) -> None:
         assert array.tobytes() == raw[len(raw) - array.size :]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("content", "name", "message"),
     [
@@ -113,6 +115,7 @@ def test_read_idx_names_the_file_and_the_problem(tmp_path, content, name, messag
     assert str(path) in str(info.value)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data integrity")
 def test_read_idx_refuses_labels_outside_0_to_9(tmp_path) -> None:
     """A label file holding 200 is refused, naming the file, the value and where it is."""
@@ -122,6 +125,7 @@ def test_read_idx_refuses_labels_outside_0_to_9(tmp_path) -> None:
         read_idx(path, 2049, 3)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("kind", ["directory", "broken link"])
 @pytest.mark.reliability("data integrity")
 def test_read_idx_turns_os_errors_into_mnist_errors(tmp_path, kind) -> None:
@@ -136,6 +140,7 @@ def test_read_idx_turns_os_errors_into_mnist_errors(tmp_path, kind) -> None:
     assert str(info.value).startswith(f"{path}: ")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("resource bounds")
 def test_gzip_bomb_is_read_no_further_than_its_header_implies(gzip_bomb, record_property) -> None:
     """A 1 MB gzip bomb (200 MB of zeros after a valid header) is 'too long' after 12 bytes."""
@@ -229,6 +234,7 @@ def assert_only_final_files(folder: Path, expected: list[str]) -> None:
     assert sorted(os.listdir(folder)) == sorted(expected)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data integrity")
 def test_download_verifies_and_leaves_only_complete_files(tmp_path, mirrors, generated) -> None:
     serve(mirrors[0], generated)
@@ -251,6 +257,7 @@ def umask() -> int:
     return mask
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("bad", "reason"),
     [
@@ -288,6 +295,7 @@ def test_bad_mirror_falls_back_to_the_next(
     assert len(no_backoff) == (4 if retried else 0)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data integrity")
 def test_all_mirrors_failing_is_one_clear_error(tmp_path, mirrors, generated) -> None:
     first, second = mirrors
@@ -321,6 +329,7 @@ def test_all_mirrors_failing_is_one_clear_error(tmp_path, mirrors, generated) ->
     assert not folder.exists()  # created for the download, removed when it failed
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("resource bounds")
 def test_download_of_a_gzip_bomb_is_hashed_as_a_bounded_stream(
     tmp_path, mirrors, gzip_bomb, record_property
@@ -346,6 +355,7 @@ def test_download_of_a_gzip_bomb_is_hashed_as_a_bounded_stream(
     assert sorted(os.listdir(folder)) == sorted(["other", *NAMES[:1], *NAMES[2:]])
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data integrity")
 def test_failed_download_leaves_no_new_folders(tmp_path, monkeypatch, no_backoff) -> None:
     """A mistyped data_dir is not left behind as an empty tree."""
@@ -355,6 +365,7 @@ def test_failed_download_leaves_no_new_folders(tmp_path, monkeypatch, no_backoff
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("faults")
 def test_a_full_disk_is_not_blamed_on_the_mirrors(tmp_path, mirrors, monkeypatch) -> None:
     """A download that cannot be saved stops at once with the folder and the reason."""
@@ -375,6 +386,7 @@ def test_a_full_disk_is_not_blamed_on_the_mirrors(tmp_path, mirrors, monkeypatch
     assert not folder.exists()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("how", ["data_dir", "XPNET_DATA"])
 @pytest.mark.reliability("data integrity")
 def test_data_folder_that_is_a_file_is_named(tmp_path, monkeypatch, how) -> None:
@@ -390,6 +402,7 @@ def test_data_folder_that_is_a_file_is_named(tmp_path, monkeypatch, how) -> None
     assert path.read_bytes() == b"not a folder"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("make", "problem"),
     [
@@ -411,6 +424,7 @@ def test_something_else_named_like_an_mnist_file_is_reported(
     assert str(info.value).startswith(f"{path}: {problem}")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("data integrity")
 def test_load_without_download_says_where_to_put_files(tmp_path) -> None:
     with pytest.raises(
@@ -560,6 +574,7 @@ def mnist_copy(tmp_path, mnist_dir) -> Path:
     return folder
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
 def test_cache_is_written_and_used(mnist_copy, monkeypatch) -> None:
     first = load_mnist(data_dir=mnist_copy, backend="numpy")
@@ -577,6 +592,7 @@ def test_cache_is_written_and_used(mnist_copy, monkeypatch) -> None:
     np.testing.assert_array_equal(second[0][0], first[0][0])
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
 def test_read_only_folder_caches_elsewhere(mnist_copy, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -589,6 +605,7 @@ def test_read_only_folder_caches_elsewhere(mnist_copy, tmp_path, monkeypatch) ->
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
 @pytest.mark.reliability("data integrity")
 def test_damaged_local_file_is_named(mnist_copy) -> None:
@@ -601,6 +618,7 @@ def test_damaged_local_file_is_named(mnist_copy) -> None:
         load_mnist(data_dir=mnist_copy, backend="numpy")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
 @pytest.mark.reliability("data integrity")
 def test_download_real_files_from_a_local_mirror(

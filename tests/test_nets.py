@@ -174,6 +174,7 @@ def _tampered(tmp_path, edit):
     return path
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -208,6 +209,7 @@ def test_load_rejects_mismatched_files(tmp_path, edit, message) -> None:
         xpnet.TwoLayerNet.load(_tampered(tmp_path, edit))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("security")
 def test_load_refuses_pickles_and_non_npz(tmp_path) -> None:
     path = tmp_path / "pickle.npz"
@@ -260,6 +262,7 @@ def test_a_checkpoint_holds_a_loadable_network(backend, tmp_path) -> None:
 # --- bad input ----------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_constructor_arguments() -> None:
     with pytest.raises(ValueError, match=r"`hidden_size` must be positive\. Received: 0"):
@@ -290,6 +293,7 @@ def test_bad_batches(backend) -> None:
         xpnet.SimpleNet(xpnet.asarray(np.ones((3, 3)), dtype="float32"))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("security")
 def test_nothing_in_xpnet_unpickles() -> None:
     """No pickle, no allow_pickle=True, no eval/exec in the package's source."""

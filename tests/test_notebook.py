@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import bound
 
 from xpnet.training import History
 
@@ -22,6 +23,7 @@ NOTEBOOK = ROOT / "examples" / "tutorial.ipynb"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
+@pytest.mark.backend_independent
 def test_history_shows_as_a_small_table() -> None:
     h = History(
         train_loss=[2.3, 1.0, 0.5], eval_iters=[0, 2], train_acc=[0.1, 0.8],
@@ -34,6 +36,7 @@ def test_history_shows_as_a_small_table() -> None:
     assert cells == ["0", "0.1000", "0.1000", "2", "0.8000", "0.7900"]
 
 
+@pytest.mark.backend_independent
 def test_a_long_history_shows_its_first_and_last_evaluations() -> None:
     n = 50
     h = History(
@@ -45,6 +48,7 @@ def test_a_long_history_shows_its_first_and_last_evaluations() -> None:
     assert ">0<" in rows[0] and f">{n - 1}<" in rows[-1]
 
 
+@pytest.mark.backend_independent
 def test_ipython_prints_a_history_in_one_line() -> None:
     class Printer:
         def __init__(self) -> None:
@@ -76,7 +80,10 @@ def test_tutorial_notebook_runs(backend, mnist_dir, monkeypatch) -> None:
     out = ROOT / "build" / "notebook"
     out.mkdir(parents=True, exist_ok=True)
     client = nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+        nb,
+        timeout=int(bound(600)),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(out)}},
     )
     try:
         client.execute()

@@ -100,6 +100,7 @@ def test_chunking_does_not_change_the_result(backend, f64) -> None:
         )
 
 
+@pytest.mark.backend_independent
 def test_series_terms_bound() -> None:
     assert _series_terms(0.0) == 0
     assert _series_terms(3e-4) == 4  # MNIST-sized steps: four terms
@@ -118,11 +119,17 @@ def test_bad_method(backend) -> None:
 
 @pytest.mark.mnist
 def test_structured_equals_the_loop_on_mnist(backend, f64, mnist_dir) -> None:
+    """The loop, 3,190 parameters one at a time, is the reference: it runs on NumPy (a seed
+    gives the same weights on every backend; the loop on this backend is compared with the
+    structured method above, on a small network), which takes 20 s of eager JAX calls."""
     (x, t), _ = xpnet.load_mnist(data_dir=mnist_dir, dtype="float64")
     xb, tb = x[:30, ...], t[:30]
     net = xpnet.TwoLayerNet(784, 4, 10, weight_init_std=0.1, seed=0, dtype=f64)
+    host = xpnet.TwoLayerNet(784, 4, 10, weight_init_std=0.1, seed=0, dtype="float64",
+                             backend="numpy")  # fmt: skip
+    xh, th = (xpnet.asarray(to_numpy(a), backend="numpy") for a in (xb, tb))
     assert_matches_loop(
-        net.numerical_gradient(xb, tb), net.numerical_gradient(xb, tb, method="loop"), backend, f64
+        net.numerical_gradient(xb, tb), host.numerical_gradient(xh, th, method="loop"), backend, f64
     )
 
 

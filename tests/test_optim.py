@@ -222,6 +222,7 @@ def test_sgd_with_a_schedule(backend, schedule) -> None:
     assert to_numpy(state["step"]).tolist() == [4]
 
 
+@pytest.mark.backend_independent
 def test_configs_name_everything() -> None:
     assert Adam().get_config() == {"class": "Adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999}
     assert SGD(StepDecay(0.1, 10)).get_config() == {
@@ -232,6 +233,7 @@ def test_configs_name_everything() -> None:
     assert isinstance(get("ADAM"), Adam)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [

@@ -40,6 +40,7 @@ def test_learning_curves_from_a_training_run(backend, tmp_path) -> None:
     assert png_size(tmp_path / "curves.png") == (1000, 400)
 
 
+@pytest.mark.usefixtures("backend")  # the gradient field is computed on the current backend
 def test_cli_plots(tmp_path, capsys) -> None:
     for figure in ("gradient-field", "descent-path"):
         assert main(["plot", figure, "--out", str(tmp_path / f"{figure}.png")]) == 0
@@ -81,6 +82,7 @@ def test_cli_plots(tmp_path, capsys) -> None:
     assert png_size(tmp_path / "k.png") == (1000, 400)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_cli_plot_errors(tmp_path, capsys) -> None:
     assert main(["plot", "curves", "--out", str(tmp_path / "c.png")]) == 2
@@ -117,6 +119,7 @@ def test_cli_plot_errors(tmp_path, capsys) -> None:
     assert not (tmp_path / "c.png").exists()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_missing_matplotlib_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)

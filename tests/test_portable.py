@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_array, assert_close
+from helpers import assert_array, assert_close, run_bounded
 
 import xpnet
 from xpnet.backend import index_dtype, to_numpy
@@ -134,8 +133,8 @@ def _run(code: str, cwd: Path, mnist_dir: Path | None = None) -> str:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     if mnist_dir is not None:
         env["XPNET_DATA"] = str(mnist_dir)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=900
+    done = run_bounded(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, within=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout

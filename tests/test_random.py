@@ -38,6 +38,7 @@ def test_integers_choice_permutation(backend) -> None:
     assert sorted(set(xpnet.to_numpy(picks).tolist())) == sorted(xpnet.to_numpy(picks).tolist())
 
 
+@pytest.mark.usefixtures("backend")  # draws arrays on the current backend
 def test_state_round_trip() -> None:
     rng = xpnet.random.default_rng(5)
     state = rng.get_state()
@@ -46,6 +47,7 @@ def test_state_round_trip() -> None:
     np.testing.assert_array_equal(xpnet.to_numpy(rng.integers(100, 10)), first)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match=r"`seed` must be non-negative\. Received: -1"):

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import assert_array, assert_close
+from helpers import assert_array, assert_close, run_bounded
 
 import xpnet
 from xpnet.backend import index_dtype, is_writeable, to_numpy
@@ -83,6 +83,7 @@ def test_explicit_form_refuses_what_it_cannot_do(backend) -> None:
         xpnet.numerical_gradient(function_2, x, 1e-3)
 
 
+@pytest.mark.backend_independent
 def test_read_only_numpy_array_is_an_error_naming_the_cause() -> None:
     """The issue's case: an array that to_numpy returned from JAX is read-only."""
     W = np.array(W_BOOK)
@@ -357,9 +358,7 @@ print(json.dumps(out))
 
 
 def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
+    return run_bounded([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
 
 def test_jax_has_float64_without_the_flag(backend) -> None:
@@ -375,11 +374,10 @@ def test_jax_has_float64_without_the_flag(backend) -> None:
     np.testing.assert_allclose(out["jax"][3], out["numpy"][3], rtol=1e-15)  # lr=1e-10 moves it
     done = _run_python(JAX_SCRIPT, {**env, "JAX_ENABLE_X64": "0"})  # the user's explicit choice
     assert done.returncode == 1 and "JAX_ENABLE_X64=0" in done.stderr.splitlines()[-1], done.stderr
-    info = subprocess.run(
+    info = run_bounded(
         [sys.executable, "-m", "xpnet", "info"],
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
     )
     assert "jax: 64-bit types (x64) on, turned on by xpnet" in info.stdout, info.stdout

@@ -39,6 +39,8 @@ def only_once(backend) -> None:
     if backend.name != "numpy":
         pytest.skip("does not depend on the array library: runs in the numpy session")
 
+pytestmark = pytest.mark.backend_independent
+
 
 def test_gpu_check_skips_without_a_gpu() -> None:
     if shutil.which("nvidia-smi"):

@@ -63,11 +63,13 @@ def direct(backend, lr, seed=0, **overrides):
 # --- spaces ----------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 def test_grid_is_every_combination_in_order() -> None:
     points = grid({"lr": [0.1, 1.0], "seed": range(3)})
     assert points == [{"lr": lr, "seed": s} for lr in (0.1, 1.0) for s in range(3)]
 
 
+@pytest.mark.backend_independent
 def test_random_search_is_reproducible_and_in_range() -> None:
     axes = {"lr": LogUniform(1e-6, 1e-2), "momentum": Uniform(0.5, 0.9), "hidden": [50, 100]}
     first, again = random_search(axes, n=200, seed=3), random_search(axes, n=200, seed=3)
@@ -81,6 +83,7 @@ def test_random_search_is_reproducible_and_in_range() -> None:
     assert Choice(["a", "b"]).values == ("a", "b")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [
@@ -107,6 +110,7 @@ def test_bad_spaces_are_clear_errors(make, error, match) -> None:
 # --- settings ----------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 def test_settings_go_where_the_signatures_take_them() -> None:
     s = resolve(
         {"lr": 1, "hidden": 20}, {"activation": "relu", "iters": 100}, data="d", backend="numpy"
@@ -124,6 +128,7 @@ def test_settings_go_where_the_signatures_take_them() -> None:
                            data="d", backend="numpy")) != run_key(s)  # fmt: skip
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("point", "fixed", "match"),
     [
@@ -249,6 +254,7 @@ def _sqlite_with(path, *statements):
     conn.close()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("make", "match"),
     [
@@ -288,6 +294,7 @@ def test_a_file_that_is_not_this_store_is_refused(tmp_path, make, match) -> None
         read_runs(path)
 
 
+@pytest.mark.backend_independent
 def test_reading_a_missing_store_says_so(tmp_path) -> None:
     with pytest.raises(CheckpointError, match=r"No sweep store at .*does not exist"):
         read_runs(tmp_path / "nothing.db")
@@ -300,7 +307,9 @@ def test_a_store_in_use_by_a_live_sweep_is_refused(backend, tmp_path) -> None:
 
     from xpnet.sweep.store import Store
 
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # Lives until killed below (it reads a pipe that nobody writes to).
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)  # fmt: skip
     try:
         with Store(tmp_path / "s.db") as store:
             store.mark_running([("k", {"lr": 1.0})], client=f"{socket.gethostname()}:{other.pid}")
@@ -309,6 +318,7 @@ def test_a_store_in_use_by_a_live_sweep_is_refused(backend, tmp_path) -> None:
     finally:
         other.kill()
         other.wait()
+        other.stdin.close()
     assert run_sweep(backend, tmp_path, {"lr": [0.5]}).executed == 1  # its owner is gone
 
 
@@ -349,6 +359,7 @@ def test_a_store_that_cannot_be_written_loses_nothing_stored(
 # --- optional libraries ------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_missing_dask_names_the_extra(tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
@@ -357,6 +368,7 @@ def test_missing_dask_names_the_extra(tmp_path, monkeypatch) -> None:
         sweep({"lr": [0.1]}, train_data=(x, t), store=tmp_path / "s.db", verbose=0, iters=5)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("bad input")
 def test_gpus_without_dask_cuda_names_the_extra(tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "dask_cuda", None)
@@ -376,6 +388,7 @@ def _record(key, status="done", acc=None, **settings):
     return RunRecord(key, {"seed": 0, **settings}, status, final_test_acc=acc)
 
 
+@pytest.mark.backend_independent
 def test_sweep_figure_is_a_heat_map_for_a_two_setting_grid() -> None:
     pytest.importorskip("matplotlib")
     from xpnet.plot import sweep_accuracy
@@ -392,6 +405,7 @@ def test_sweep_figure_is_a_heat_map_for_a_two_setting_grid() -> None:
     assert {t.get_text() for t in ax.texts} >= {"0.350", "0.030"}
 
 
+@pytest.mark.backend_independent
 def test_sweep_figure_has_a_panel_per_setting_and_marks_failures() -> None:
     pytest.importorskip("matplotlib")
     from xpnet.plot import sweep_accuracy

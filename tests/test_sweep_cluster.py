@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import bound, finish, wait_until
 
 from xpnet.sweep import read_runs, sweep
 from xpnet.sweep.cluster import MALLOC, QUIET, local_cluster
@@ -27,10 +28,7 @@ distributed = pytest.importorskip("distributed")
 dask_utils = pytest.importorskip("dask.utils")
 psutil = pytest.importorskip("psutil")  # a dependency of distributed
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-    reason="clusters are tested in the NumPy session only",
-)
+pytestmark = pytest.mark.backend_independent  # clusters run NumPy: one session starts them
 
 #: Runs of these tests: ~0.3 s each on a quiet core; slow enough to kill things mid-sweep.
 SETTINGS = {"hidden": 8, "weight_init_std": 1.0, "iters": 1500, "batch_size": 20, "eval_every": 500,
@@ -69,10 +67,7 @@ def client():
     yield c
     c.close()
     cluster.close()
-    deadline = time.monotonic() + 10
-    while leftovers(before) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not leftovers(before)
+    wait_until(lambda: not leftovers(before), "the cluster's processes to end")
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +111,7 @@ def test_dask_monitors_the_embedded_cluster_slowly(client) -> None:
     assert client.run_on_scheduler(on_scheduler)["tick"] == tick
 
 
-@pytest.mark.slow  # each worker imports torch
+@pytest.mark.slow(reason="each worker imports torch")
 def test_workers_train_torch_on_one_thread(client) -> None:
     pytest.importorskip("torch")
 
@@ -136,7 +131,7 @@ def test_a_worker_killed_mid_run_is_retried(client, serial, tmp_path) -> None:
     killed = []
 
     def kill_a_busy_worker():
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + bound(60)
         while time.monotonic() < deadline:
             busy = client.run(lambda dask_worker: len(dask_worker.state.executing))
             victims = [address for address, n in busy.items() if n]
@@ -157,7 +152,7 @@ def test_a_worker_killed_mid_run_is_retried(client, serial, tmp_path) -> None:
     runs = read_runs(tmp_path / "s.db")
     assert len(runs) == 6 and all(r.attempts == 1 for r in runs)
     assert numbers(runs) == numbers(serial.runs) == numbers(result.runs)
-    client.wait_for_workers(2, timeout=60)  # the nanny restarted it
+    client.wait_for_workers(2, timeout=bound(60))  # the nanny restarted it
     assert killed[0] not in client.scheduler_info()["workers"]
 
 
@@ -195,12 +190,10 @@ def test_a_client_killed_mid_sweep_loses_nothing_finished(client, serial, tmp_pa
     }
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while not done_rows(store) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
+        wait_until(lambda: done_rows(store), "a finished run in the store", process=proc)
     finally:
-        _, err = proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGKILL)
+        _, err = finish(proc)
     assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
     before = done_rows(store)
     assert 1 <= len(before) < 6

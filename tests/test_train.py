@@ -227,7 +227,7 @@ def test_first_300_losses_agree_with_numpy_on_mnist(backend, mnist_dir) -> None:
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="the chapter's 10,000 iterations on real MNIST")
 def test_chapter_training_reaches_094(backend, mnist_dir) -> None:
     if backend.name == "jax":
         pytest.skip("10,000 eager JAX iterations take minutes; agreement is tested above")

@@ -278,6 +278,7 @@ def test_any_object_with_on_evaluation_is_a_callback(backend) -> None:
 # --- command line and figures --------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -347,7 +348,7 @@ def test_chapter6_figures_render(backend, tmp_path) -> None:
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="10,000 Adam steps of a 784-100-100 network with batch norm")
 def test_chapter6_network_reaches_097_on_mnist(backend, mnist_dir) -> None:
     """The issue's bar: 784-100-100, ReLU, He, Adam 0.001, batch norm: >= 0.97 in 10,000 steps."""
     if backend.name != "numpy":
