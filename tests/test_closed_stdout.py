@@ -12,13 +12,7 @@ import pytest
 
 from xpnet.sweep import read_runs
 
-pytestmark = [
-    pytest.mark.mnist,
-    pytest.mark.skipif(
-        os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-        reason="the command line's output does not depend on the array library: NumPy only",
-    ),
-]
+pytestmark = [pytest.mark.mnist, pytest.mark.backend_independent]
 
 
 def head(argv: list[str], lines: int, mnist_dir) -> tuple[int, str, list[str]]:

@@ -98,7 +98,7 @@ def digest(losses) -> str:
     return hashlib.sha256(np.asarray(losses, dtype=np.float64).tobytes()).hexdigest()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="the chapter's 10,000 iterations and a 2,000-iteration run: minutes")
 @pytest.mark.mnist
 @pytest.mark.parametrize("run", ["chapter4", "chapter6"])
 def test_the_chapters_runs_give_0_2s_numbers(backend, mnist_dir, run) -> None:

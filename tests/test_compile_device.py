@@ -150,8 +150,10 @@ def test_the_cuda_graph_step_hands_back_copies(backend) -> None:
     assert params["W"].data_ptr() != out["W"].data_ptr() != later_params["W"].data_ptr()
 
 
+@pytest.mark.backend_independent
 def test_inductors_tf32_advice_never_reaches_users() -> None:
     """xpnet sets the precision itself; torch.compile's one-time TF32 advice is filtered."""
+    pytest.importorskip("torch")
     from xpnet.backend._torch import _quiet
 
     with warnings.catch_warnings():

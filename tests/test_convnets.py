@@ -86,7 +86,7 @@ def test_it_trains(backend) -> None:
     assert h.train_acc[-1] > 0.8 > h.train_acc[0]
 
 
-@pytest.mark.slow  # torch.compile takes about a minute for a convolutional step on 2 cores
+@pytest.mark.slow(reason="torch.compile takes about a minute for a convolutional step on 2 cores")
 def test_compiled_training_is_eager_training(backend) -> None:
     if backend.library.compiler is None:
         pytest.skip(f"{backend.name} has no compiler")
@@ -125,7 +125,7 @@ def test_bad_conv_params_are_named(backend) -> None:
         SimpleConvNet(input_dim=(28, 28))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="300 convolutional iterations and 1,000 evaluations: a minute on a CPU")
 @pytest.mark.mnist
 def test_300_iterations_reach_090_on_mnist(backend, mnist_dir) -> None:
     """The book's settings (Adam, lr 0.001, batch 100), 300 iterations (slow: minutes on 2 cores)."""

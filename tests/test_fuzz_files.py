@@ -250,6 +250,7 @@ def sweep_store(tmp_path_factory) -> Any:
     return lambda: path.read_bytes()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.reliability("sweep store")
 @fuzz
 @given(changes=mutations)

@@ -25,10 +25,13 @@ from pathlib import Path
 import pytest
 from helpers import sigint_reaches_children
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy", "jax"),
-    reason="the command's start is tested in the NumPy and JAX sessions",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy", "jax"),
+        reason="the command's start is tested in the NumPy and JAX sessions",
+    ),
+    pytest.mark.usefixtures("backend"),
+]
 ONE_LINE = "xpnet: interrupted.\n"
 
 #: A sitecustomize that interrupts the process when module TARGET is first looked for.

@@ -18,10 +18,7 @@ from xpnet.cli._parser import build_parser
 from xpnet.cli._paths import PATHS, TEXT
 from xpnet.sweep.store import Store
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-    reason="the command line's paths do not depend on the array library: NumPy session only",
-)
+pytestmark = pytest.mark.backend_independent
 
 
 def commands(

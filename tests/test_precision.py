@@ -167,6 +167,7 @@ def test_cli_records_the_precision_in_its_summary(backend, mnist_dir, tmp_path, 
     assert json.loads(out.read_text())["precision"] == (option[1] if option else "highest")
 
 
+@pytest.mark.backend_independent
 def test_cli_refuses_an_unknown_precision(capsys) -> None:
     from xpnet.cli import main
 

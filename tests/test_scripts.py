@@ -35,13 +35,8 @@ def gpu_check(*args: str, env: dict[str, str], timeout: float = 120) -> subproce
     )  # fmt: skip
 
 
-def only_once(backend) -> None:
-    if backend.name != "numpy":
-        pytest.skip("does not depend on the array library: runs in the numpy session")
 
-pytestmark = pytest.mark.backend_independent
-
-
+@pytest.mark.backend_independent
 def test_gpu_check_skips_without_a_gpu() -> None:
     if shutil.which("nvidia-smi"):
         pytest.skip("this machine has nvidia-smi: scripts/gpu_check.sh would run for real")
@@ -58,6 +53,7 @@ def test_gpu_check_skips_without_a_gpu() -> None:
     )
 
 
+@pytest.mark.backend_independent
 def test_gpu_check_keeps_its_promises() -> None:
     """Within 4 minutes, SIGINT before KILL, no -x, JAX leaves GPU memory to the others."""
     text = SCRIPT.read_text()
@@ -73,9 +69,9 @@ def test_gpu_check_keeps_its_promises() -> None:
     assert "--junitxml" in text and "XPNET_REQUIRE_BACKEND=1" in text
 
 
-def test_the_bundle_installs_without_an_index(backend, tmp_path) -> None:
+@pytest.mark.backend_independent
+def test_the_bundle_installs_without_an_index(tmp_path) -> None:
     """The packaging section installs every bundled wheel offline; they come first on the path."""
-    only_once(backend)
     wheels = sorted((ROOT / ".whl").glob("*.whl"))
     if not wheels:
         pytest.skip("no bundle in .whl/: scripts/gpu_bundle.sh makes it (needs the package index)")
@@ -126,8 +122,8 @@ def test_the_preflight_reports_the_machine(backend, mnist_dir, tmp_path) -> None
     ]
 
 
-def test_the_preflight_fails_in_one_line_without_mnist(backend, tmp_path) -> None:
-    only_once(backend)
+@pytest.mark.backend_independent
+def test_the_preflight_fails_in_one_line_without_mnist(tmp_path) -> None:
     out = tmp_path / "out"
     env = {
         "XPNET_GPU_OUT": str(out),
@@ -148,10 +144,10 @@ def test_the_preflight_fails_in_one_line_without_mnist(backend, tmp_path) -> Non
     )
 
 
+@pytest.mark.backend_independent
 @pytest.mark.mnist
-def test_a_backend_that_cannot_run_fails_the_check_but_not_the_rest(backend, mnist_dir, tmp_path):
+def test_a_backend_that_cannot_run_fails_the_check_but_not_the_rest(mnist_dir, tmp_path):
     """One line for the broken backend; the check goes on (a first run brings back what it can)."""
-    only_once(backend)
     if importlib.util.find_spec("cupy") is not None:
         pytest.skip("CuPy is installed here: it would run")
     out = tmp_path / "out"

@@ -27,10 +27,7 @@ from xpnet.sweep import driver, read_runs, sweep
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-    reason="clusters are tested in the NumPy session only",
-)
+pytestmark = pytest.mark.backend_independent
 
 
 @pytest.fixture
@@ -113,7 +110,7 @@ def running_rows(store: Path) -> int:
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="an embedded cluster started and interrupted three times")
 @pytest.mark.reliability("signals")
 @pytest.mark.parametrize("moment", ["runs claimed, cluster starting", "cluster up", "a run done"])
 def test_ctrl_c_at_a_terminal_on_an_embedded_sweep_is_one_line(
@@ -149,7 +146,7 @@ def test_ctrl_c_at_a_terminal_on_an_embedded_sweep_is_one_line(
 
 
 @pytest.mark.mnist
-@pytest.mark.slow
+@pytest.mark.slow(reason="an external scheduler and worker started, one run trained, killed")
 @pytest.mark.reliability("faults")
 def test_a_scheduler_killed_mid_sweep_is_one_line(mnist_dir, tmp_path, no_leftovers) -> None:
     """kill -9 of an external scheduler while its worker trains: one line from the client (no

@@ -7,7 +7,6 @@ past float's range. No cluster is started here.
 from __future__ import annotations
 
 import inspect
-import os
 
 import pytest
 
@@ -18,10 +17,7 @@ from xpnet.errors import XpnetValueError
 from xpnet.sweep import driver, sweep
 from xpnet.sweep.cluster import PER_CORE, cores, most_workers
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-    reason="the command line's messages do not depend on the array library: NumPy session only",
-)
+pytestmark = pytest.mark.backend_independent
 
 
 def one_line(capsys, argv, status=2) -> str:

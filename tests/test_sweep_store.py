@@ -26,10 +26,7 @@ from xpnet.errors import CheckpointError
 from xpnet.sweep import driver, owner, read_runs, sweep
 from xpnet.sweep.store import Store
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPNET_BACKEND", "numpy") not in ("", "numpy"),
-    reason="the sweep store does not depend on the array library: NumPy session only",
-)
+pytestmark = pytest.mark.backend_independent
 ROOT = Path(__file__).parents[1]
 SPACE = {"lr": [0.1, 0.5, 1.0]}
 

@@ -46,7 +46,7 @@ PATHS: dict[str, dict[str, str]] = {
     "gradcheck": {"--data-dir": FOLDER, "--json": OUTPUT, "--device": TEXT},
     "plot": {
         "--out": OUTPUT, "--json": INPUT, "--checkpoint": STORE, "--store": STORE,
-        "--backend": TEXT, "--device": TEXT,
+        "--data-dir": FOLDER, "--backend": TEXT, "--device": TEXT,
     },
     "sweep": {
         "--store": STORE, "--json": OUTPUT, "--data-dir": FOLDER, "--scheduler": INPUT,
