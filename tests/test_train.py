@@ -109,9 +109,9 @@ class InterruptAt(SGD):
 def test_interrupt_and_resume_is_exact(backend, tmp_path, stop_at) -> None:
     data = blobs(backend, "float32")
     # InterruptAt acts in Python at every step: the eager loop (test_compile.py covers compiled).
-    settings = dict(iters=40, batch_size=10, lr=0.5, eval_every=6, seed=5, verbose=0, compile=False)
+    settings = dict(iters=40, batch_size=10, eval_every=6, seed=5, verbose=0, compile=False)
     reference = xpnet.TwoLayerNet(6, 8, 3, seed=3)
-    expected = xpnet.train(reference, data, data, **settings)
+    expected = xpnet.train(reference, data, data, lr=0.5, **settings)
 
     path = tmp_path / "state.npz"
     net = xpnet.TwoLayerNet(6, 8, 3, seed=3)
