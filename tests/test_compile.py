@@ -25,6 +25,8 @@ from xpnet.training.compile import choose_compiler
 
 #: The settings every compiled test uses (one compilation per session on torch).
 RUN = dict(batch_size=20, lr=0.5, seed=4, verbose=0)
+#: RUN for an optimizer object, which carries its own rate.
+OWN_RATE = {k: v for k, v in RUN.items() if k != "lr"}
 
 
 def blobs(backend, n=600, d=6, c=3, seed=0):
@@ -98,11 +100,12 @@ def test_what_cannot_be_compiled_runs_eagerly_or_is_refused(backend, compiler) -
         ({"optimizer": BookSGD()}, r"only the book's update\(params, grads\)"),
     ):
         with pytest.raises(ValueError, match=message):
-            xpnet.train(network(), data, iters=2, compile=True, **kwargs, **RUN)
+            settings = OWN_RATE if "optimizer" in kwargs else RUN
+            xpnet.train(network(), data, iters=2, compile=True, **kwargs, **settings)
     # "auto" falls back to eager (the numerical gradient is slow on eager JAX: not run here)
     assert choose_compiler("auto", backend, grad="numerical", optimizer=SGD(0.5)) is None
     assert choose_compiler(True, backend, grad="backprop", optimizer=SGD(0.5)) is compiler
-    h = xpnet.train(network(), data, iters=2, optimizer=BookSGD(), **RUN)
+    h = xpnet.train(network(), data, iters=2, optimizer=BookSGD(), **OWN_RATE)
     assert len(h.train_loss) == 2 and h.compile_seconds == 0.0
 
 

@@ -52,7 +52,7 @@ from ._backends import (
 )
 from ._dtypes import dtype_name, index_dtype
 from ._interrupts import deferred_interrupts, redeliver_lost_interrupts
-from ._natives import native, portable
+from ._natives import native, natives_on, portable
 from ._precision import (
     DEFAULT_PRECISION,
     PRECISIONS,
@@ -87,6 +87,7 @@ __all__ = [
     "matmul_precision",
     "namespace",
     "native",
+    "natives_on",
     "perturbation",
     "portable",
     "precision_of",

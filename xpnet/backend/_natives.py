@@ -18,7 +18,7 @@ from typing import Any
 from .._typing import Namespace
 from ._registry import LIBRARIES
 
-__all__ = ["native", "portable", "register"]
+__all__ = ["native", "natives_on", "portable", "register"]
 
 #: Namespace module name -> its natives. Keyed by name, not by module, so that
 #: torch.compile traces the look-up without breaking its graph.
@@ -50,6 +50,11 @@ def portable() -> Iterator[None]:
         yield
     finally:
         _Switch.off = before
+
+
+def natives_on() -> bool:
+    """Whether :func:`native` gives libraries' own functions (False inside :func:`portable`)."""
+    return not _Switch.off
 
 
 def native(xp: Namespace, name: str) -> Callable[..., Any] | None:

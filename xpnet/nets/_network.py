@@ -211,8 +211,7 @@ class Network(Saved):
         for decay in (self.weight_decay_lambda, weight_decay):  # the network's, then the run's
             if decay:
                 loss = self._with_penalty(xp, loss, p, decay)
-                for name in self._decayed:
-                    grads[name] = grads[name] + decay * p[name]
+                grads = self._with_penalty_gradient(grads, p, decay)
         return loss, {name: grads[name] for name in p}, new_buffers
 
     def loss_and_gradient(
@@ -254,6 +253,13 @@ class Network(Saved):
             total = total + 0.5 * decay * xp.sum(W * W, axis=self._axes[name])
         return loss + total
 
+    def _with_penalty_gradient(self, grads: Params, params: Params, decay: float) -> Params:
+        """`grads` plus the gradient of :meth:`_with_penalty`'s term, ``decay * W``."""
+        return {
+            name: g + decay * params[name] if name in self._decayed else g
+            for name, g in grads.items()
+        }
+
     def _loss_at(self, params: Params, buffers: dict[str, Array], x: Array, t: Array) -> Array:
         """The training-mode loss (the forward pass only), at the buffers as they are."""
         xp = self.backend.xp
@@ -285,9 +291,7 @@ class Network(Saved):
         b = self.buffers if buffers is None else buffers
         step = default_step(xp, self.dtype) if h is None else finite_float(h, "h")
         grads = self._numerical(p, b, x, t, step, **options)
-        for name in self._decayed if weight_decay else ():
-            grads[name] = grads[name] + weight_decay * p[name]
-        return grads
+        return self._with_penalty_gradient(grads, p, weight_decay) if weight_decay else grads
 
     def _numerical(
         self,

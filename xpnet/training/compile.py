@@ -37,7 +37,7 @@ from collections import OrderedDict
 from typing import Any
 
 from .._typing import Array, Trainable
-from ..backend import Backend, compiler_backends, native
+from ..backend import Backend, compiler_backends, native, natives_on
 from ..errors import XpnetValueError
 from ..optim import FunctionSchedule
 from .memory import evaluation_rows
@@ -97,12 +97,13 @@ def _structure(net: Trainable, optimizer: Any, weight_decay: float) -> Any:
         return None
     try:
         described = json.dumps(
-            [type(net).__name__, net.get_config(), optimizer.get_config(), weight_decay],
+            [net.get_config(), optimizer.get_config(), weight_decay],
             sort_keys=True,
         )
     except (TypeError, ValueError, AttributeError):
         return None
-    return (net.backend.name, str(net.backend.device), described)
+    kind = f"{type(net).__module__}.{type(net).__qualname__}"
+    return (net.backend.name, str(net.backend.device), natives_on(), kind, described)
 
 
 def _cached(key: Any, make: Any) -> Any:

@@ -123,17 +123,17 @@ def make_step(
 
     # Only an optimizer whose apply takes `in_place` is asked to (a subclass may not).
     options = {"in_place": True} if in_place and _takes_in_place(optimizer) else {}
+    # A network of the user's own may not know a run's decay; it is only passed when set.
+    decay = {"weight_decay": weight_decay} if weight_decay else {}
 
     def step(
         params: Params, buffers: dict[str, Array], opt_state: dict[str, Array], x: Array, t: Array
     ) -> tuple[Params, dict[str, Array], dict[str, Array], Array]:
         loss, grads, buffers = net.loss_gradient_buffers(
-            x, t, params=params, buffers=buffers, check_input=False, weight_decay=weight_decay
+            x, t, params=params, buffers=buffers, check_input=False, **decay
         )
         if grad == "numerical":  # at the same dropout masks as the pass above
-            grads = net.numerical_gradient(
-                x, t, params=params, buffers=buffers, weight_decay=weight_decay
-            )
+            grads = net.numerical_gradient(x, t, params=params, buffers=buffers, **decay)
         params, opt_state = optimizer.apply(params, grads, opt_state, **options)
         return params, buffers, opt_state, loss
 
