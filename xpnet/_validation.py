@@ -222,6 +222,25 @@ def check_labels(xp: Namespace, t: Array, num_classes: int, name: str = "t") -> 
         )
 
 
+def check_targets(xp: Namespace, t: Array, name: str = "t") -> None:
+    """An error unless every row of `t` is one-hot: zeros and a single one.
+
+    The loss is the book's for one-hot targets, ``-log(y[t] + 1e-7)``; soft
+    targets would need another formula. One synchronisation, as
+    :func:`check_labels`.
+    """
+    if not xp.isdtype(t.dtype, ("real floating", "integral")):
+        raise XpnetTypeError(f"`{name}` targets must be numbers. Received: {name}.dtype={t.dtype}.")
+    binary = xp.all((t == 0) | (t == 1))
+    if math.prod(t.shape) and not bool(binary & xp.all(xp.sum(t, axis=-1) == 1)):
+        raise XpnetValueError(
+            f"`{name}` of the outputs' shape must be one-hot targets: each row zeros and a "
+            "single 1 (soft targets are not supported; integer labels are). Received: "
+            f"values from {float(xp.min(t)):g} to {float(xp.max(t)):g}, rows summing to "
+            f"{float(xp.min(xp.sum(t, axis=-1))):g}..{float(xp.max(xp.sum(t, axis=-1))):g}."
+        )
+
+
 def check_xt(
     xp: Namespace,
     x: Array,
@@ -257,7 +276,10 @@ def check_xt(
     # no (N, D) array of booleans (torch.isfinite over MNIST takes 0.4 s on a CPU).
     if finite and not bool(xp.isfinite(xp.max(x)) & xp.isfinite(xp.min(x))):
         raise XpnetValueError(f"`{x_name}` contains NaN or infinity; clean the data first.")
-    if t is None or tuple(t.shape) == (n, output_size):
+    if t is None:
+        return
+    if tuple(t.shape) == (n, output_size):
+        check_targets(xp, t, name=t_name)
         return
     if tuple(t.shape) != (n,):
         raise XpnetValueError(

@@ -26,10 +26,12 @@ Every subclass registers itself by class name in :data:`LAYERS` (so a saved
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, NamedTuple
 
 from .._typing import Array, Namespace, Params
 from ..backend import Backend, namespace
+from ..errors import XpnetValueError
 
 __all__ = ["ACTIVATIONS", "LAYERS", "NORMALIZATIONS", "Context", "Layer", "Shape", "vector"]
 
@@ -138,6 +140,16 @@ class Layer:
     def output_shape(self, in_shape: Shape) -> Shape:
         return in_shape
 
+    def flat(self, xp: Namespace, x: Array) -> Array:
+        """`x` as (..., N, D), each sample's axes flattened (Affine's and the
+        normalisations' view of images); unbuilt, as the book: all axes but the first."""
+        if self.in_shape is None:
+            return x if x.ndim == 2 else xp.reshape(x, (x.shape[0], -1))
+        if len(self.in_shape) == 1:
+            return x
+        lead = x.ndim - len(self.in_shape)
+        return xp.reshape(x, (*x.shape[:lead], math.prod(self.in_shape)))
+
     def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         return {}
 
@@ -183,11 +195,22 @@ class Layer:
 
     def forward(self, x: Array, train_flg: bool = True) -> Array:
         """The book's ``forward``: the output, keeping what :meth:`backward` needs."""
+        self._check_own_arrays()
         ctx = Context(self.xp or namespace(x, *self.params.values()), train_flg)
         out, cache, self.buffers = self.pure_forward(self.params, self.buffers, x, ctx)
         self.__dict__.update(cache)  # the book's attributes: x, mask, out…
         self._state = (cache, ctx)
         return out
+
+    def _check_own_arrays(self) -> None:
+        """The book's face needs the layer's own arrays (a network's layers have none)."""
+        missing = [name for name in self.param_names if name not in self.params]
+        if missing:
+            name, arrays = type(self).__name__, ", ".join(self.param_names)
+            raise XpnetValueError(
+                f"{name} used on its own needs its arrays: {name}({arrays}), as the book builds "
+                f"it (in a network, the network holds them). Received: no {', '.join(missing)}."
+            )
 
     def backward(self, dout: Array, *, input_grad: bool = True) -> Array | None:
         """The book's ``backward``: ``dx``, with ``d<name>`` set for every parameter.
@@ -195,6 +218,10 @@ class Layer:
         ``input_grad=False`` skips ``dx`` (None), which the first layer of a
         network has no use for.
         """
+        if not hasattr(self, "_state"):
+            raise XpnetValueError(
+                f"{type(self).__name__}.backward() uses what forward() kept: call forward() first."
+            )
         cache, ctx = self._state
         dx, grads = self.pure_backward(self.params, cache, dout, ctx, input_grad)
         for name, grad in grads.items():

@@ -63,6 +63,10 @@ class Affine(Layer):
             )
         if W is None:
             self.units = positive_int(units, "units")
+        elif b is None:
+            raise XpnetTypeError(
+                f"`b` must be an array of shape ({W.shape[-1]},) beside `W`. Received: None."
+            )
         else:
             self.units = int(W.shape[-1])
             self.params = {"W": W, "b": b}
@@ -94,19 +98,10 @@ class Affine(Layer):
         b = backend.xp.zeros(self.units, dtype=dtype, device=backend.device)
         return {"W": W, "b": b}, {}
 
-    def _flat(self, xp: Namespace, x: Array) -> Array:
-        """`x` as (..., N, D): built, the per-sample axes flattened; the book's, all but one."""
-        if self.in_shape is None:
-            return x if x.ndim == 2 else xp.reshape(x, (x.shape[0], -1))
-        if len(self.in_shape) == 1:
-            return x
-        lead = x.ndim - len(self.in_shape)
-        return xp.reshape(x, (*x.shape[:lead], math.prod(self.in_shape)))
-
     def pure_forward(
         self, params: Params, buffers: dict[str, Array], x: Array, ctx: Context
     ) -> tuple[Array, dict[str, Any], dict[str, Array]]:
-        flat = self._flat(ctx.xp, x)
+        flat = self.flat(ctx.xp, x)
         out = flat @ params["W"] + vector(params["b"])
         shape = None if flat is x else tuple(x.shape)
         return out, {"x": flat, "original_x_shape": shape}, buffers

@@ -16,6 +16,7 @@ from typing import Any
 
 from .._typing import Array, Namespace
 from ..backend import device, namespace
+from ..errors import XpnetValueError
 from ..functions import LOG_EPS, one_hot, softmax
 
 __all__ = ["SoftmaxWithLoss", "softmax_loss", "softmax_loss_backward"]
@@ -81,4 +82,8 @@ class SoftmaxWithLoss:
         return self.loss
 
     def backward(self, dout: Any = 1.0) -> Array:
+        if not hasattr(self, "_cache"):
+            raise XpnetValueError(
+                "SoftmaxWithLoss.backward() uses what forward(x, t) kept: call forward() first."
+            )
         return softmax_loss_backward(self._cache, dout, xp=self.xp)

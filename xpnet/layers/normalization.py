@@ -25,7 +25,7 @@ from typing import Any
 from .._typing import Array, Namespace, Params
 from .._validation import bounded_float, positive_float
 from ..backend import Backend, device, namespace
-from ..errors import XpnetValueError
+from ..errors import XpnetTypeError, XpnetValueError
 from ._base import Context, Layer, Shape, vector
 
 __all__ = ["BN_EPS", "BatchNormalization", "LayerNorm"]
@@ -41,6 +41,12 @@ class _Normalization(Layer):
 
     def __init__(self, gamma: Array = None, beta: Array = None, *, xp: Namespace | None = None):
         super().__init__(xp=xp)
+        if (gamma is None) != (beta is None):
+            raise XpnetTypeError(
+                "`gamma` and `beta` must be given together (arrays of one shape), or neither "
+                f"(in a network). Received: gamma={type(gamma).__name__}, "
+                f"beta={type(beta).__name__}."
+            )
         if gamma is not None:
             self.params = {"gamma": gamma, "beta": beta}
 
@@ -71,18 +77,9 @@ class _Normalization(Layer):
         }
         return params, buffers
 
-    def _flat(self, xp: Namespace, x: Array) -> Array:
-        """(..., N, D): image inputs flattened per sample, as the book's batch norm does."""
-        if self.in_shape is None:
-            return x if x.ndim == 2 else xp.reshape(x, (x.shape[0], -1))
-        if len(self.in_shape) == 1:
-            return x
-        lead = x.ndim - len(self.in_shape)
-        return xp.reshape(x, (*x.shape[:lead], math.prod(self.in_shape)))
-
     @staticmethod
     def _unflat(xp: Namespace, out: Array, shape: Shape | None) -> Array:
-        """`out` back in the input's `shape`, where :meth:`_flat` flattened it (else None)."""
+        """`out` back in the input's `shape`, where :meth:`flat` flattened it (else None)."""
         return out if shape is None else xp.reshape(out, shape)
 
 
@@ -143,6 +140,7 @@ class BatchNormalization(_Normalization):
 
     def forward(self, x: Array, train_flg: bool = True) -> Array:
         """The book's forward; running statistics start at 0 and 1 on the first call."""
+        self._check_own_arrays()
         xp = self.xp or namespace(x, self.params["gamma"])
         n = math.prod(x.shape[1:])
         self.buffers.setdefault("running_mean", xp.zeros(n, dtype=x.dtype, device=device(x)))
@@ -153,7 +151,7 @@ class BatchNormalization(_Normalization):
         self, params: Params, buffers: dict[str, Array], x: Array, ctx: Context
     ) -> tuple[Array, dict[str, Any], dict[str, Array]]:
         xp = ctx.xp
-        flat = self._flat(xp, x)
+        flat = self.flat(xp, x)
         shape = None if flat is x else tuple(x.shape)
         gamma, beta = vector(params["gamma"]), vector(params["beta"])
         if not ctx.train:
@@ -189,7 +187,7 @@ class BatchNormalization(_Normalization):
     ) -> tuple[Array | None, Params]:
         """``dgamma``, ``dbeta`` and ``dx`` by the book's step-by-step chain rule."""
         xp, xc, std = ctx.xp, cache["xc"], cache["std"]
-        dout = self._flat(xp, dout)
+        dout = self.flat(xp, dout)
         n = dout.shape[-2]
         grads = {"gamma": xp.sum(cache["xn"] * dout, axis=-2), "beta": xp.sum(dout, axis=-2)}
         dxn = params["gamma"] * dout
@@ -238,7 +236,7 @@ class LayerNorm(_Normalization):
         self, params: Params, buffers: dict[str, Array], x: Array, ctx: Context
     ) -> tuple[Array, dict[str, Any], dict[str, Array]]:
         xp = ctx.xp
-        flat = self._flat(xp, x)
+        flat = self.flat(xp, x)
         shape = None if flat is x else tuple(x.shape)
         xc = flat - xp.mean(flat, axis=-1, keepdims=True)
         std = xp.sqrt(xp.mean(xc * xc, axis=-1, keepdims=True) + self.eps)
@@ -256,7 +254,7 @@ class LayerNorm(_Normalization):
     ) -> tuple[Array | None, Params]:
         """Per sample ``dx = (dxn - mean(dxn) - xn mean(dxn xn)) / std``, ``dxn = gamma dout``."""
         xp, xn = ctx.xp, cache["xn"]
-        dout = self._flat(xp, dout)
+        dout = self.flat(xp, dout)
         grads = {"gamma": xp.sum(xn * dout, axis=-2), "beta": xp.sum(dout, axis=-2)}
         dxn = params["gamma"] * dout
         centred = dxn - xp.mean(dxn, axis=-1, keepdims=True)

@@ -79,6 +79,16 @@ class Sequential(Network):
         seed: int | None = None,
     ) -> None:
         b = resolve_backend(backend, device)
+        if not isinstance(layers, list | tuple) or not layers:
+            raise XpnetTypeError(
+                "`layers` must be a non-empty list of layers, such as [Affine(units=100), "
+                f"Relu(), Affine(units=10)]. Received: {layers!r}."
+            )
+        if not isinstance(input_shape, list | tuple):
+            raise XpnetTypeError(
+                "`input_shape` must be a tuple of ints, one sample's shape: (784,) or "
+                f"(1, 28, 28). Received: {input_shape!r}."
+            )
         for layer in layers:
             if not isinstance(layer, Layer) or layer.params:
                 raise XpnetTypeError(

@@ -40,6 +40,8 @@ DEEP_CONV_PARAMS = (
     {"filter_num": 64, "filter_size": 3, "pad": 1, "stride": 1},
 )
 _CONV_KEYS = ("filter_num", "filter_size", "pad", "stride")
+#: SimpleConvNet's convolution, the book's.
+SIMPLE_CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
 
 def _conv(param: Any, name: str) -> Convolution:
@@ -52,6 +54,12 @@ def _conv(param: Any, name: str) -> Convolution:
         filters=param["filter_num"], size=param["filter_size"], stride=param["stride"],
         pad=param["pad"],
     )  # fmt: skip
+
+
+def _conv_param(param: Any, default: dict[str, int], name: str) -> dict[str, Any]:
+    """`param` (None: `default`) as a dict of its own, checked: a constructor argument."""
+    _conv(default if param is None else param, name)
+    return dict(default if param is None else param)
 
 
 def _input_dim(value: Any) -> list[int]:
@@ -130,7 +138,7 @@ class SimpleConvNet(_BookConvNet):
         dtype: Any = None,
         seed: int | None = None,
     ) -> None:
-        param = conv_param or {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
+        param = _conv_param(conv_param, SIMPLE_CONV_PARAM, "conv_param")
         settings = {"input_dim": input_dim, "conv_param": param, "hidden_size": hidden_size,
                     "output_size": output_size}  # fmt: skip
         super().__init__(locals(), settings)
@@ -192,7 +200,10 @@ class DeepConvNet(_BookConvNet):
     ) -> None:
         given = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5,
                  conv_param_6)  # fmt: skip
-        params = [dict(p or default) for p, default in zip(given, DEEP_CONV_PARAMS, strict=True)]
+        params = [
+            _conv_param(p, default, f"conv_param_{i}")
+            for i, (p, default) in enumerate(zip(given, DEEP_CONV_PARAMS, strict=True), 1)
+        ]
         settings = {"input_dim": input_dim, "conv_params": params, "hidden_size": hidden_size,
                     "output_size": output_size}  # fmt: skip
         super().__init__({**locals(), "weight_init_std": "he"}, settings)
