@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .._version import __version__
+from ._book import add_book_parser
 from ._sweep import add_sweep_parser
 from ._types import (
     FRACTION,
@@ -241,4 +242,5 @@ def build_parser() -> Parser:
     _add_train_parser(sub)
     _add_other_parsers(sub)
     add_sweep_parser(sub)
+    add_book_parser(sub, DefaultsOnce)
     return parser
