@@ -36,7 +36,13 @@ __all__ = [
 ]
 
 #: What a checkpoint of an earlier version means by a setting it does not record.
-LEGACY_DEFAULTS: dict[str, Any] = {"weight_decay": 0.0, "validation": None, "validation_size": None}
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "weight_decay": 0.0,
+    "validation": None,
+    "validation_size": None,
+    "sampling": "with-replacement",  # checkpoints written before sampling="epoch" existed
+    "drop_last": False,
+}
 
 
 @dataclass
