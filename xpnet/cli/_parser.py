@@ -58,7 +58,7 @@ def _add_train_parser(sub: Any) -> None:
     """
     from ..layers import ACTIVATIONS
     from ..training import TrainConfig
-    from ..training.config import GRADS
+    from ..training.config import GRADS, SAMPLING
 
     d = TrainConfig.defaults()
     t = sub.add_parser(
@@ -83,6 +83,15 @@ def _add_train_parser(sub: Any) -> None:
     t.add_argument(
         "--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="hidden activation"
     )
+    t.add_argument(
+        "--sampling", choices=SAMPLING,
+        help="mini-batches drawn at random with replacement (the chapter's code), or epochs: "
+        f"the data shuffled, then taken in order (default: {d['sampling']})",
+    )  # fmt: skip
+    t.add_argument(
+        "--drop-last", action="store_true", default=None,
+        help="with --sampling epoch, drop each epoch's last, short batch",
+    )  # fmt: skip
     t.add_argument("--grad", choices=GRADS, help=f"gradient method (default: {d['grad']})")
     _add_chapter6_options(t, d)
     t.add_argument(
