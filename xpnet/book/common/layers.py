@@ -10,8 +10,10 @@ They are xpnet's classes (:mod:`xpnet.layers`), with the book's attributes
 (``layer.W``, ``layer.dW``, ``relu.mask`` true where ``x <= 0``…), and one
 difference for the book's own networks: a layer keeps the arrays it was
 given, as the book's does, and takes NumPy arrays and the backend's mixed
-(a network built with ``np.random.randn`` fed with ``load_mnist``'s arrays);
-it computes in the backend's library.
+(a network built with ``np.random.randn`` fed with ``load_mnist``'s arrays):
+it computes in the backend's library, and gives each parameter's gradient
+(``dW``) in the parameter's library, so that the book's update
+``params[key] -= lr * grads[key]`` works on the arrays it made.
 
 Examples
 --------
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np  # noqa: F401  (the book's `import *` gives np)
 
 from ... import layers as _layers
+from ...backend import asarray, backend_of, library_of, to_numpy
 from ...errors import XpnetError
 from .._interop import align
 from .functions import *  # noqa: F403  (the book's module gives its functions too)
@@ -77,9 +80,20 @@ class _Aligned:
         aligned, params = self._aligned(dout, *(() if ref is None else (ref,)))
         own, self.params = self.params, params
         try:
-            return super().backward(aligned[0], *args, **kwargs)  # type: ignore[misc]
+            dx = super().backward(aligned[0], *args, **kwargs)  # type: ignore[misc]
         finally:
             self.params = own
+        for name, value in own.items():  # a gradient lives where its parameter does
+            setattr(self, f"d{name}", _like(getattr(self, f"d{name}"), value))
+        return dx
+
+
+def _like(grad: Any, param: Any) -> Any:
+    """`grad` in `param`'s library, device and dtype (`param` made by the script with ``np``)."""
+    if library_of(grad) == library_of(param):
+        return grad
+    b = backend_of(param)
+    return asarray(to_numpy(grad), dtype=param.dtype, backend=b)
 
 
 class Relu(_Aligned, _layers.Relu, register=False):
