@@ -33,8 +33,10 @@ def gradient_field(
     ----------
     f : callable, optional
         A scalar function of a 2-vector; ``x0**2 + x1**2`` by default.
-    xlim, ylim, step
-        The grid.
+    xlim, ylim : tuple of float
+        The grid's range along each axis.
+    step : float
+        The grid's spacing.
     backend, device
         Where the gradients are computed (float64 where available).
     """

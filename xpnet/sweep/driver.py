@@ -146,7 +146,7 @@ def sweep(
         as failed at once.
     timeout : float
         Seconds to wait for a scheduler at an address.
-    verbose : {0, 1, 2}
+    verbose : int
         0 silent, 1 a progress bar over runs, 2 one line per finished run.
     **fixed
         Settings shared by every run: any keyword of the network (``hidden``
