@@ -33,14 +33,16 @@ def main() -> None:
     for mode in ("with-replacement", "epoch"):
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "run.json"
-            command = ["train", "--backend", "numpy", "--iters", str(args.iters), "--sampling", mode]
+            command = ["train", "--backend", "numpy", "--iters", str(args.iters)]
+            command += ["--sampling", mode]
             if xpnet([*command, "--json", str(out), "--quiet"]) != 0:
                 raise SystemExit(f"xpnet {' '.join(command)} failed")
             summary = json.loads(out.read_text())
         summary.update(command="xpnet " + " ".join(command), machine=where)
         target = RUNS / f"{where['date']}-sampling-{mode}.json"
         target.write_text(json.dumps(summary, indent=1) + "\n")
-        print(f"{mode}: test acc {summary['test_acc']:.4f} in {summary['seconds']:.0f} s -> {target}")
+        accuracy, seconds = summary["test_acc"], summary["seconds"]
+        print(f"{mode}: test acc {accuracy:.4f} in {seconds:.0f} s -> {target}")
 
 
 if __name__ == "__main__":
