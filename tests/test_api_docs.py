@@ -84,7 +84,9 @@ def parameter_entries(doc: str) -> list[tuple[list[str], str]]:
     return entries
 
 
-@pytest.mark.parametrize(("path", "obj"), documented(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("path", "obj"), documented(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_grouped_parameters_share_their_default(path, obj) -> None:
     try:
         signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
@@ -108,7 +110,9 @@ def test_grouped_parameters_share_their_default(path, obj) -> None:
             )
 
 
-@pytest.mark.parametrize(("path", "obj"), documented(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("path", "obj"), documented(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_sections_hold_only_entries(path, obj) -> None:
     """A paragraph inside Parameters or Attributes would be shown as rows of the table."""
     bad = [line for line in section_lines(obj.__doc__ or "") if not ENTRY.match(line)]

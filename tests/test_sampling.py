@@ -57,7 +57,9 @@ def test_sampler_visits_every_sample_once_per_epoch(backend, drop_last, sizes) -
     assert orders[0] != orders[1] != orders[2]  # shuffled anew for each epoch
     # A pure function of the seed and the iteration, the same on every backend:
     np.testing.assert_array_equal(to_numpy(sampler.indices(7, 11, backend=backend)), host[7:11])
-    again = EpochSampler(120, 25, seed=3, drop_last=drop_last).indices(0, 3 * epoch, backend="numpy")
+    again = EpochSampler(120, 25, seed=3, drop_last=drop_last).indices(
+        0, 3 * epoch, backend="numpy"
+    )
     np.testing.assert_array_equal(again, host)
 
 
