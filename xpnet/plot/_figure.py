@@ -12,7 +12,11 @@ from typing import Any
 from .._io import atomic_write
 from ..errors import NotInstalledError, XpnetValueError
 
-__all__ = ["check_format", "new_figure", "save_figure", "show"]
+__all__ = ["PAGE_WIDTH", "check_format", "new_figure", "save_figure", "show"]
+
+#: Inches a figure may be wide and still be shown at its size on a page (the
+#: docs' column, at 72 dpi): wider ones are scaled down, and their text with them.
+PAGE_WIDTH = 10.0
 
 
 def new_figure(**kwargs: Any) -> Any:
