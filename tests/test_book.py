@@ -173,3 +173,12 @@ def test_book_optimizer_updates_arrays_in_place(backend) -> None:
     grad = xpnet.asarray(np.full(3, 2.0, dtype=np.float32))  # the backend's, a NumPy parameter
     Momentum(lr=0.1).update(params, {"W": grad})
     assert params["W"] is W and np.allclose(W, 0.8)
+
+
+def test_trainer_runs_the_book_loop_for_a_network_of_its_own(backend, small_mnist, capsys) -> None:
+    """Not an xpnet network: the book's loop, its update in place, the same printed lines."""
+    run(BOOK / "ch07" / "trainer_own_net.py", backend=backend)
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("=== epoch:") for line in lines) == 2
+    assert sum(line.startswith("train loss:") for line in lines) == 12
+    assert lines[-1] == "2 12 True"
