@@ -213,7 +213,7 @@ def _api_rows(anchor: str) -> dict[str, str]:
     assert SITE is not None
     page = (Path(SITE) / "api" / "index.html").read_text()
     start = page.index(f'id="{anchor}"')
-    end = page.find('class="doc doc-heading"', start + 10)
+    end = page.find('class="doc doc-heading"', page.index("</h", start))  # the next object
     section = page[start : end if end > 0 else None]
     rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section, flags=re.S):
