@@ -88,7 +88,7 @@ def show(fig: Any) -> None:
             fig.savefig(file, format="png", dpi=100)
         print(f"no display: the figure is in {file.name}")
         return
-    manager = plt.figure().canvas.manager  # a window, given this figure to draw
+    manager: Any = plt.figure().canvas.manager  # a window, given this figure to draw
     manager.canvas.figure = fig
     fig.set_canvas(manager.canvas)
     plt.show()
