@@ -152,3 +152,24 @@ def test_compare_names_runs_by_the_settings_that_differ(tmp_path, monkeypatch) -
     shown.clear()
     assert main(["plot", "compare", "--json", *map(str, paths), "--out", "c.png"]) == 0
     assert list(shown) == ["a", "b", "c"]
+
+
+def test_show_embeds_or_saves(monkeypatch, capsys, tmp_path) -> None:
+    """plot.show: an <img> for the docs' pages, a PNG file where there is no display."""
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    fig = plot.descent_path(lr=0.1)
+    monkeypatch.setenv("XPNET_SHOW", "html")
+    plot.show(fig)
+    assert capsys.readouterr().out.startswith('<img alt="figure" src="data:image/png;base64,')
+    monkeypatch.delenv("XPNET_SHOW")
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    plot.show(fig)
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("no display: the figure is in ") and out.endswith(".png")
+    saved = Path(out.rsplit(" ", 1)[-1])
+    assert saved.parent == tmp_path and saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
