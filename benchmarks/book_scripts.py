@@ -10,12 +10,16 @@ there: the book's longer runs take minutes to hours); one that fails is
 
 Usage: python benchmarks/book_scripts.py BOOK_CHECKOUT [--limit 30] [--backends numpy,torch,...]
        [--out benchmarks/results/DATE-book-scripts.json]
+       [--again FILE.json --limit 120]: run the cells of FILE that were still running when
+       stopped, with a longer limit, and write FILE back (on a busy machine a start-up
+       alone can take most of 30 s).
 Needs MNIST: XPNET_DATA.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -78,13 +82,22 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=30.0, help="seconds per run")
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--out", default=None)
+    parser.add_argument("--again", default=None, metavar="FILE")
+    parser.add_argument("--only", default=None, help="with --again: these scripts (a,b,...)")
     args = parser.parse_args()
-    results: dict = {"machine": machine(), "limit_s": args.limit, "runs": {}}
-    for script in SCRIPTS:
-        for backend in args.backends.split(","):
-            outcome = run_one(args.book.resolve(), script, backend, args.limit)
-            results["runs"].setdefault(script, {})[backend] = outcome
-            print(script, backend, outcome["status"], outcome.get("message", "")[:150], flush=True)
+    if args.again:
+        results = json.loads(Path(args.again).read_text())
+        cells = [(s, b) for s, row in results["runs"].items() for b, o in row.items()
+                 if o["status"] == "runs" and (not args.only or s in args.only.split(","))]  # fmt: skip
+        results["again"] = {"machine": machine(), "limit_s": args.limit}
+        args.out = args.again
+    else:
+        results = {"machine": machine(), "limit_s": args.limit, "runs": {}}
+        cells = [(s, b) for s in SCRIPTS for b in args.backends.split(",")]
+    for script, backend in cells:
+        outcome = run_one(args.book.resolve(), script, backend, args.limit)
+        results["runs"].setdefault(script, {})[backend] = outcome
+        print(script, backend, outcome["status"], outcome.get("message", "")[:150], flush=True)
     write_results(results, args.out)
 
 
