@@ -87,8 +87,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.again:
         results = json.loads(Path(args.again).read_text())
+        only = args.only.split(",") if args.only else list(results["runs"])
         cells = [(s, b) for s, row in results["runs"].items() for b, o in row.items()
-                 if o["status"] == "runs" and (not args.only or s in args.only.split(","))]  # fmt: skip
+                 if o["status"] == "runs" and s in only]  # fmt: skip
         results["again"] = {"machine": machine(), "limit_s": args.limit}
         args.out = args.again
     else:
