@@ -165,6 +165,9 @@ def test_show_embeds_or_saves(monkeypatch, capsys, tmp_path) -> None:
     monkeypatch.setenv("XPNET_SHOW", "html")
     plot.show(fig)
     assert capsys.readouterr().out.startswith('<img alt="figure" src="data:image/png;base64,')
+    page: list[str] = []  # the docs' runner gives each code block a `print` of its own
+    exec("plot.show(fig)", {"plot": plot, "fig": fig, "print": page.append})
+    assert page[0].startswith('<img alt="figure"') and capsys.readouterr().out == ""
     monkeypatch.delenv("XPNET_SHOW")
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

@@ -60,8 +60,9 @@ def show(fig: Any) -> None:
 
     In a Jupyter notebook the figure appears below the cell; with a display,
     in a matplotlib window; without one, it is saved as a PNG file whose
-    path is printed. ``XPNET_SHOW=html`` prints it as an HTML ``<img>`` (how
-    the documentation's pages embed their figures).
+    path is printed. ``XPNET_SHOW=html`` prints it as an HTML ``<img>``, with
+    the calling code's ``print`` (how the documentation's pages embed their
+    figures).
 
     Examples
     --------
@@ -72,7 +73,10 @@ def show(fig: Any) -> None:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=72)
         data = base64.b64encode(buffer.getvalue()).decode()
-        print(f'<img alt="figure" src="data:image/png;base64,{data}">')
+        # The caller's own `print`: the docs' code runner gives each block one that
+        # writes into the page (it does not redirect sys.stdout).
+        out = sys._getframe(1).f_globals.get("print", print)
+        out(f'<img alt="figure" src="data:image/png;base64,{data}">')
         return
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     if shell is not None and getattr(shell, "kernel", None) is not None:
