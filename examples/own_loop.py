@@ -14,6 +14,8 @@ The book's NumPy-only lines and what replaces them here:
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import xpnet
 
@@ -58,4 +60,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except xpnet.errors.XpnetError as exc:  # one line and status 2, as the `xpnet` command
+        if os.environ.get("XPNET_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"{os.path.basename(__file__)}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)

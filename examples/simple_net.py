@@ -6,6 +6,8 @@ python examples/simple_net.py [--backend torch]
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import xpnet
 
@@ -34,4 +36,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except xpnet.errors.XpnetError as exc:  # one line and status 2, as the `xpnet` command
+        if os.environ.get("XPNET_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"{os.path.basename(__file__)}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)

@@ -140,6 +140,8 @@ INSPECT = """() => {
             .filter((e) => !e.querySelector(".katex")).map((e) => e.textContent.slice(0, 60)),
         katex: document.querySelectorAll(".katex").length,
         raw: ["\\\\(", "\\\\["].filter((d) => body.includes(d)),
+        dollars: (body.match(/[^\\n]{0,30}\\$[^\\n]{0,30}/g) || []).slice(0, 3),
+        roles: (body.match(/:(?:class|func|meth|attr|data|mod|exc|obj):/g) || []).length,
         katexFont: document.fonts.check("16px KaTeX_Main"),
     };
 }"""
@@ -172,6 +174,9 @@ def test_every_page_renders_in_chromium(base_url, browser) -> None:
         problems += [f"image not loaded: {src}" for src, width in shown["images"] if not width]
         problems += [f"formula not rendered: {tex}" for tex in shown["unrendered"]]
         problems += [f"raw TeX delimiter {d} in the text" for d in shown["raw"]]
+        problems += [f"stray $ (a formula not typeset): {text!r}" for text in shown["dollars"]]
+        if shown["roles"]:
+            problems.append(f"{shown['roles']} raw Sphinx roles (:class:, :func:...) in the text")
         if shown["katex"] and not shown["katexFont"]:
             problems.append("KaTeX's fonts did not load")
         if file == "tutorial.md":
@@ -202,3 +207,38 @@ def test_search_finds_numerical_gradient(base_url, browser) -> None:
     page.close()
     assert problems == []
     assert any("numerical_gradient" in text for text in texts), texts[:3]
+
+
+def _api_rows(anchor: str) -> dict[str, str]:
+    """Parameter -> default as the built API page shows them for the object at `anchor`."""
+    import html
+    import re
+
+    assert SITE is not None
+    page = (Path(SITE) / "api" / "index.html").read_text()
+    start = page.index(f'id="{anchor}"')
+    end = page.find('class="doc doc-heading"', page.index("</h", start))  # the next object
+    section = page[start : end if end > 0 else None]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section, flags=re.S):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", " ", c)).split()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+        ]
+        if len(cells) >= 4 and cells[0]:
+            rows[cells[0][0]] = " ".join(cells[-1])
+    return rows
+
+
+def test_the_api_page_shows_no_raw_role_and_the_right_defaults() -> None:
+    """Roles rendered as links; each default as the signature has it (not a group's first)."""
+    import re
+
+    assert SITE is not None
+    page = (Path(SITE) / "api" / "index.html").read_text()
+    text = re.sub(r"<[^>]+>", "", page)
+    assert not re.findall(r":(?:class|func|meth|attr|data|mod|exc|obj):", text)
+    train = _api_rows("xpnet.training.train")
+    assert train["train_data"] == "required" and train["test_data"] == "None", train
+    adam = _api_rows("xpnet.optim.Adam")
+    assert (adam["beta1"], adam["beta2"]) == ("0.9", "0.999"), adam

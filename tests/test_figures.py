@@ -156,3 +156,36 @@ def test_the_check_sees_a_title_cut_off() -> None:
     outside = text_outside(fig)
     assert any("a title too long" in line for line in outside)
     assert any(line.startswith("'Legend'") for line in outside)
+
+
+def drawn_font_sizes(fig: Any) -> list[tuple[float, str]]:
+    """(font size in points, text) of every text the first draw of `fig` shows."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    sizes = []
+    draw_text = renderer.draw_text
+
+    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        sizes.append((prop.get_size_in_points(), s))
+        return draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    renderer.draw_text = record
+    fig.draw(renderer)
+    return sizes
+
+
+@pytest.mark.parametrize("figure", plot_figures())
+def test_every_cli_figure_is_readable_at_page_width(figure, backend, tmp_path, monkeypatch) -> None:
+    """Shown no wider than a page (PAGE_WIDTH inches at 72 dpi), no text is under 9 px."""
+    from xpnet.plot._figure import PAGE_WIDTH
+
+    saved = []
+    monkeypatch.setattr(plot, "save_figure", lambda fig, path: saved.append(fig))
+    extra = INPUTS[figure](tmp_path) if figure in INPUTS else []
+    assert main(["plot", figure, "--out", str(tmp_path / "figure.png"), *extra]) == 0
+    fig = saved[0]
+    scale = min(1.0, PAGE_WIDTH / fig.get_figwidth())
+    small = [(round(size * scale, 1), text) for size, text in drawn_font_sizes(fig)]
+    small = [item for item in small if item[0] < 9]
+    assert not small, f"`xpnet plot {figure}`: text under 9 px at page width: {small[:5]}"

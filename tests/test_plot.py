@@ -27,7 +27,7 @@ def test_gradient_field_and_descent_path(backend, tmp_path) -> None:
     plot.save_figure(plot.descent_path(backend=backend), tmp_path / "path.png")
     assert png_size(tmp_path / "field.png") == (600, 600)
     width, height = png_size(tmp_path / "path.png")
-    assert (width, height) == (1350, 450)  # three panels side by side
+    assert (width, height) == (1000, 373)  # three panels side by side, a page wide
     assert (tmp_path / "field.png").stat().st_size > 20_000
 
 
@@ -125,3 +125,57 @@ def test_missing_matplotlib_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'xpnet\[plot\]'"):
         plot.learning_curves({"train_loss": [], "eval_iters": [], "train_acc": [], "test_acc": []})
+
+
+def test_compare_names_runs_by_the_settings_that_differ(tmp_path, monkeypatch) -> None:
+    """A batch-norm or weight-init comparison can be read from its legend."""
+    from matplotlib.figure import Figure
+
+    history = {"train_loss": [2.3, 1.0], "eval_iters": [0, 1], "train_acc": [0.1, 0.5],
+               "test_acc": [0.1, 0.4], "seconds": 1.0}  # fmt: skip
+    base = {"optimizer": "adam", "lr": 0.001, "hidden": [100, 100], "weight_init": "he",
+            "batch_norm": False, "history": history}  # fmt: skip
+    runs = {"a": base, "b": {**base, "batch_norm": True}, "c": {**base, "weight_init": "0.01"}}
+    paths = []
+    for name, summary in runs.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(summary))
+    shown = {}
+    monkeypatch.setattr(plot, "compare_curves", lambda r: shown.update(r) or Figure())
+    monkeypatch.setattr(plot, "save_figure", lambda fig, path: None)
+    assert main(["plot", "compare", "--json", *map(str, paths), "--out", "c.png"]) == 0
+    assert list(shown) == [
+        "init he, no batch norm",
+        "init he, batch norm",
+        "init 0.01, no batch norm",
+    ]
+    # The same settings twice: the files tell them apart; nothing differs: the files name them.
+    paths[1].write_text(json.dumps(base))
+    paths[2].write_text(json.dumps(base))
+    shown.clear()
+    assert main(["plot", "compare", "--json", *map(str, paths), "--out", "c.png"]) == 0
+    assert list(shown) == ["a", "b", "c"]
+
+
+def test_show_embeds_or_saves(monkeypatch, capsys, tmp_path) -> None:
+    """plot.show: an <img> for the docs' pages, a PNG file where there is no display."""
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    fig = plot.descent_path(lr=0.1)
+    monkeypatch.setenv("XPNET_SHOW", "html")
+    plot.show(fig)
+    assert capsys.readouterr().out.startswith('<img alt="figure" src="data:image/png;base64,')
+    page: list[str] = []  # the docs' runner gives each code block a `print` of its own
+    exec("plot.show(fig)", {"plot": plot, "fig": fig, "print": page.append})
+    assert page[0].startswith('<img alt="figure"') and capsys.readouterr().out == ""
+    monkeypatch.delenv("XPNET_SHOW")
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    plot.show(fig)
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("no display: the figure is in ") and out.endswith(".png")
+    saved = Path(out.rsplit(" ", 1)[-1])
+    assert saved.parent == tmp_path and saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -35,7 +35,6 @@ def gpu_check(*args: str, env: dict[str, str], timeout: float = 120) -> subproce
     )  # fmt: skip
 
 
-
 @pytest.mark.backend_independent
 def test_gpu_check_skips_without_a_gpu() -> None:
     if shutil.which("nvidia-smi"):

@@ -215,6 +215,13 @@ class BatchSampler:
             seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
         self.seed = non_negative_int(seed, "seed")
 
+    def size(self, i: int) -> int:
+        """The samples iteration `i` trains on: always `batch_size`.
+
+        (``EpochSampler.size`` is smaller for the short last batch of an epoch.)
+        """
+        return self.batch_size
+
     def _chunk(self, c: int) -> np.ndarray:
         seq = np.random.SeedSequence(self.seed, spawn_key=(c,))
         rng = np.random.Generator(np.random.PCG64(seq))

@@ -37,6 +37,10 @@ BACKENDS = tuple(LIBRARIES)
 class Backend:
     """An array library and a device on it.
 
+    Two Backends are equal when they name the same library and device; they
+    hash by name and device text, so they work as dict keys even on libraries
+    whose device objects are not hashable.
+
     Attributes
     ----------
     name : str
@@ -47,10 +51,6 @@ class Backend:
     device : object
         The library's own device object; pass it as ``device=`` when creating
         arrays.
-
-    Two Backends are equal when they name the same library and device; they
-    hash by name and device text, so they work as dict keys even on libraries
-    whose device objects are not hashable.
     """
 
     name: str

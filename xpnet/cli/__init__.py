@@ -1,4 +1,4 @@
-"""The ``xpnet`` command: ``train``, ``sweep``, ``gradcheck``, ``plot`` and ``info``.
+"""The ``xpnet`` command: ``train``, ``sweep``, ``gradcheck``, ``plot``, ``book`` and ``info``.
 
 ``main(argv)`` returns the exit status, so it is testable without a
 subprocess: 0 on success, 1 when training diverges, 2 for bad options or
@@ -28,6 +28,7 @@ from signal import SIGPIPE
 from .._launch import release
 from ..backend import redeliver_lost_interrupts
 from ..errors import TrainingDivergedError, XpnetError
+from ._book import cmd_book
 from ._commands import cmd_gradcheck, cmd_info, cmd_plot
 from ._parser import build_parser
 from ._paths import check_paths
@@ -40,6 +41,7 @@ __all__ = ["UsageError", "main"]
 
 COMMANDS = {"train": cmd_train, "gradcheck": cmd_gradcheck, "plot": cmd_plot, "info": cmd_info}
 COMMANDS["sweep"] = cmd_sweep
+COMMANDS["book"] = cmd_book
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -106,11 +106,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     elif args.figure == "compare":
         if not args.json or len(args.json) < 2:
             raise UsageError("plot compare needs --json A.json B.json ... (two or more summaries)")
-        runs: dict[str, Any] = {}
-        for path in args.json:
-            summary, history = _read_json_summary(path)
-            runs[_label(summary, path, runs)] = history
-        fig = plot.compare_curves(runs)
+        read = [(path, *_read_json_summary(path)) for path in args.json]
+        labels = _labels([(path, summary) for path, summary, _ in read])
+        fig = plot.compare_curves({label: h for label, (_, _, h) in zip(labels, read, strict=True)})
     elif args.figure in ("filters", "misclassified"):
         fig = _chapter7_figure(args)
     elif args.figure == "optimizers":
@@ -195,14 +193,46 @@ def _read_json_summary(path: str) -> tuple[dict[str, Any], Any]:
     return summary, history_from_dict(where, summary["history"], error=DataError)
 
 
-def _label(summary: dict[str, Any], path: str, taken: dict[str, Any]) -> str:
-    """A run's name in a comparison: its optimizer and rate, else its file's name."""
-    label = Path(path).stem
-    if isinstance(summary.get("optimizer"), str):
-        label = summary["optimizer"]
-        if isinstance(summary.get("lr"), int | float):
-            label += f" (lr={summary['lr']:g})"
-    return label if label not in taken else f"{label} [{Path(path).name}]"
+#: The settings of a summary that name a run in a comparison, and how each is shown.
+COMPARED = {
+    "optimizer": lambda v: str(v),
+    "lr": lambda v: f"lr={v:g}" if isinstance(v, int | float) else "lr=default",
+    "hidden": lambda v: "hidden " + ",".join(map(str, v)) if isinstance(v, list) else str(v),
+    "activation": lambda v: str(v),
+    "weight_init": lambda v: f"init {v}",
+    "batch_norm": lambda v: "batch norm" if v else "no batch norm",
+    "normalization": lambda v: f"{v} norm" if v else "no norm",
+    "dropout": lambda v: f"dropout {v:g}" if isinstance(v, int | float) else "no dropout",
+    "weight_decay": lambda v: f"decay {v:g}" if isinstance(v, int | float) else str(v),
+    "batch_size": lambda v: f"batch {v}",
+    "sampling": lambda v: str(v),
+    "iters": lambda v: f"{v} iters",
+    "seed": lambda v: f"seed {v}",
+    "backend": lambda v: str(v),
+    "dtype": lambda v: str(v),
+}
+
+
+def _labels(summaries: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Each run's name in a comparison: the settings that differ between the runs.
+
+    Runs that differ in no recorded setting are named by their files.
+    """
+    differing = [
+        key
+        for key in COMPARED
+        if len({json.dumps(summary.get(key), sort_keys=True) for _, summary in summaries}) > 1
+    ]
+    labels = []
+    for path, summary in summaries:
+        shown = [COMPARED[key](summary.get(key)) for key in differing]
+        labels.append(", ".join(shown) if shown else Path(path).stem)
+    if len(set(labels)) < len(labels):  # the same settings twice: the files tell them apart
+        labels = [
+            f"{label} [{Path(path).name}]"
+            for label, (path, _) in zip(labels, summaries, strict=True)
+        ]
+    return labels
 
 
 def _read_checkpoint_history(path: str) -> Any:

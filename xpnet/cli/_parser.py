@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .._version import __version__
+from ._book import add_book_parser
 from ._sweep import add_sweep_parser
 from ._types import (
     FRACTION,
@@ -58,7 +59,7 @@ def _add_train_parser(sub: Any) -> None:
     from ..backend import PRECISIONS
     from ..layers import ACTIVATIONS
     from ..training import TrainConfig
-    from ..training.config import GRADS
+    from ..training.config import GRADS, SAMPLING
     from ._train import MODELS
 
     d = TrainConfig.defaults()
@@ -90,6 +91,15 @@ def _add_train_parser(sub: Any) -> None:
     t.add_argument(
         "--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="hidden activation"
     )
+    t.add_argument(
+        "--sampling", choices=SAMPLING,
+        help="mini-batches drawn at random with replacement (the chapter's code), or epochs: "
+        f"the data shuffled, then taken in order (default: {d['sampling']})",
+    )  # fmt: skip
+    t.add_argument(
+        "--drop-last", action="store_true", default=None,
+        help="with --sampling epoch, drop each epoch's last, short batch",
+    )  # fmt: skip
     t.add_argument("--grad", choices=GRADS, help=f"gradient method (default: {d['grad']})")
     _add_chapter6_options(t, d)
     t.add_argument(
@@ -268,4 +278,5 @@ def build_parser() -> Parser:
     _add_train_parser(sub)
     _add_other_parsers(sub)
     add_sweep_parser(sub)
+    add_book_parser(sub, DefaultsOnce)
     return parser

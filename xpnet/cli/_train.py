@@ -90,8 +90,8 @@ def _network(args: argparse.Namespace, b: Any, seed: int) -> Any:
 
 #: ``xpnet train`` options that are TrainConfig fields of the same name.
 SETTINGS = (
-    "iters", "batch_size", "lr", "optimizer", "grad", "eval_every", "weight_decay",
-    "validation", "compile", "checkpoint", "eval_samples", "precision",
+    "iters", "batch_size", "sampling", "drop_last", "lr", "optimizer", "grad", "eval_every",
+    "weight_decay", "validation", "compile", "checkpoint", "eval_samples", "precision",
 )  # fmt: skip
 
 
@@ -230,7 +230,8 @@ def _summary(args: argparse.Namespace, b: Any, history: Any, net: Any) -> dict[s
         "backend": b.name,
         "device": str(b.device),
         "dtype": args.dtype,
-        **{key: run[key] for key in ("iters", "batch_size", "grad", "seed")},
+        **{key: run[key] for key in ("iters", "batch_size", "sampling", "drop_last")},
+        **{key: run[key] for key in ("grad", "seed")},
         **{key: getattr(args, key) for key in options},
         "normalization": net.get_config().get("normalization")
         or ("batch" if args.batch_norm else None),

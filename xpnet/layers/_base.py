@@ -111,8 +111,12 @@ class Layer:
     xp: Namespace | None = None
     in_shape: Shape | None = None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+        # register=False: a variant of a registered layer under the same name (the
+        # book's classes in xpnet.book), which must not replace it in the registries.
         super().__init_subclass__(**kwargs)
+        if not register:
+            return
         LAYERS[cls.__name__] = cls
         if cls.__dict__.get("activation_name"):
             ACTIVATIONS[cls.activation_name] = cls  # type: ignore[index]

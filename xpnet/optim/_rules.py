@@ -145,8 +145,10 @@ class Adam(SGD):
     Parameters
     ----------
     lr : float, Schedule or callable
-    beta1, beta2 : float
-        Decay rates of the first and second moment estimates, in (0, 1).
+    beta1 : float
+        Decay rate of the first moment estimate, in (0, 1).
+    beta2 : float
+        Decay rate of the second moment estimate, in (0, 1).
     """
 
     name = "adam"
@@ -188,7 +190,9 @@ class AdamW(Adam):
     Parameters
     ----------
     lr : float, Schedule or callable
-    beta1, beta2 : float
+    beta1 : float
+        As :class:`Adam`.
+    beta2 : float
         As :class:`Adam`.
     weight_decay : float
         The decoupled decay rate, >= 0 (0 is Adam).

@@ -11,9 +11,10 @@ Examples
 ...             train_acc=[0.1, 0.8], test_acc=[0.1, 0.79])
 >>> fig = learning_curves(h)  # doctest: +SKIP
 >>> fig.savefig("curves.png")  # doctest: +SKIP
+>>> show(fig)  # in a notebook, a window, or a PNG file  # doctest: +SKIP
 """
 
-from ._figure import check_format, save_figure
+from ._figure import check_format, save_figure, show
 from .chapter4 import descent_path, gradient_field, learning_curves
 from .chapter6 import OPTIMIZER_RATES, compare_curves, optimizer_paths, weight_init_histograms
 from .chapter7 import conv_filters, misclassified
@@ -30,6 +31,7 @@ __all__ = [
     "misclassified",
     "optimizer_paths",
     "save_figure",
+    "show",
     "sweep_accuracy",
     "weight_init_histograms",
 ]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import Backend, asarray, float64_available, resolve_backend, to_numpy
 from ..gradient import gradient_descent, numerical_gradient
-from ._figure import new_figure
+from ._figure import PAGE_WIDTH, new_figure
 
 __all__ = ["descent_path", "gradient_field", "learning_curves"]
 
@@ -33,8 +33,10 @@ def gradient_field(
     ----------
     f : callable, optional
         A scalar function of a 2-vector; ``x0**2 + x1**2`` by default.
-    xlim, ylim, step
-        The grid.
+    xlim, ylim : tuple of float
+        The grid's range along each axis.
+    step : float
+        The grid's spacing.
     backend, device
         Where the gradients are computed (float64 where available).
     """
@@ -75,7 +77,9 @@ def descent_path(
     dtype = "float64" if float64_available(b) else "float32"
     rates = [lr] if isinstance(lr, int | float) else list(lr)
     # Equal-aspect panels: "compressed" shrinks the gaps so the titles fit.
-    fig = new_figure(figsize=(4.5 * len(rates), 4.5), layout="compressed")
+    # At most a page's width (PAGE_WIDTH): the titles stay readable when shown at that width.
+    width = min(PAGE_WIDTH, 3.4 * len(rates))
+    fig = new_figure(figsize=(width, width / len(rates) + 0.4), layout="compressed")
     axes = fig.subplots(1, len(rates), squeeze=False)[0]
     grid = np.linspace(-4.5, 4.5, 200)
     gx, gy = np.meshgrid(grid, grid)
@@ -89,7 +93,7 @@ def descent_path(
         ax.plot(path[:, 0], path[:, 1], "o-", markersize=3, color="#1f77b4")
         final = to_numpy(x)
         ax.set(xlim=(-4.5, 4.5), ylim=(-4.5, 4.5), xlabel="x0", ylabel="x1", aspect="equal")
-        ax.set_title(f"lr={rate:g}: x = ({final[0]:.2g}, {final[1]:.2g})", fontsize=10)
+        ax.set_title(f"lr={rate:g}: ({final[0]:.2g}, {final[1]:.2g})", fontsize=11)
     return fig
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Backend, asarray, float64_available, resolve_backend, to_numpy
-from ._figure import new_figure
+from ._figure import PAGE_WIDTH, new_figure
 
 __all__ = ["OPTIMIZER_RATES", "compare_curves", "optimizer_paths", "weight_init_histograms"]
 
@@ -37,7 +37,7 @@ def optimizer_paths(
 
     b = resolve_backend(backend, device)
     dtype = "float64" if float64_available(b) else "float32"
-    fig = new_figure(figsize=(13.5, 8), layout="constrained")
+    fig = new_figure(figsize=(PAGE_WIDTH, 6.5), layout="constrained")
     axes = fig.subplots(2, 3).ravel()
     gx, gy = np.meshgrid(np.arange(-10, 10, 0.05), np.arange(-5, 5, 0.05))
     levels = gx**2 / 20.0 + gy**2
@@ -54,7 +54,7 @@ def optimizer_paths(
         ax.plot(points[:, 0], points[:, 1], "o-", color="red", markersize=3)
         ax.plot(0, 0, "+", color="black")
         ax.set(xlim=(-10, 10), ylim=(-10, 10), xlabel="x", ylabel="y")
-        ax.set_title(f"{name} (lr={rate:g})", fontsize=10)
+        ax.set_title(f"{name} (lr={rate:g})", fontsize=11)
     return fig
 
 
@@ -86,7 +86,7 @@ def weight_init_histograms(
         inits or ((1.0, 0.01, "xavier") if activation == "sigmoid" else (0.01, "xavier", "he"))
     )
     b = resolve_backend(backend, device)
-    fig = new_figure(figsize=(2.6 * layers, 2.2 * len(inits)), layout="constrained")
+    fig = new_figure(figsize=(min(PAGE_WIDTH, 2 * layers), 1.9 * len(inits)), layout="constrained")
     axes = fig.subplots(len(inits), layers, squeeze=False, sharey="row")
     for row, init in zip(axes, inits, strict=True):
         rng = default_rng(seed)
@@ -97,11 +97,11 @@ def weight_init_histograms(
             values = to_numpy(x).ravel()
             values = values[values > 0] if activation == "relu" else values  # half are 0
             ax.hist(values, bins=30, range=(0, 1), color="#1f77b4")
-            ax.set_title(f"{i + 1}-layer", fontsize=9)
+            ax.set_title(f"{i + 1}-layer", fontsize=10)
             if i == 0:
-                ax.set_ylabel(f"std={init}", fontsize=9)
+                ax.set_ylabel(f"std={init}", fontsize=10)
     shown = "non-zero ReLU" if activation == "relu" else "sigmoid"
-    fig.suptitle(f"{shown} activations by initial weight scale", fontsize=11)
+    fig.suptitle(f"{shown} activations by initial weight scale", fontsize=12)
     return fig
 
 
@@ -113,7 +113,7 @@ def compare_curves(runs: dict[str, Any]) -> Any:
     runs : dict of label -> History (or its ``to_dict()``)
         Validation accuracy is drawn where a run has it, else test accuracy.
     """
-    fig = new_figure(figsize=(11, 4.2), layout="constrained")
+    fig = new_figure(figsize=(PAGE_WIDTH, 4.2), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
     for label, history in runs.items():
         h = history if isinstance(history, dict) else history.to_dict()
@@ -134,6 +134,6 @@ def compare_curves(runs: dict[str, Any]) -> Any:
     loss_ax.set_yscale("log")
     acc_ax.set(xlabel="iteration", ylabel="accuracy", title="accuracy")
     for ax in (loss_ax, acc_ax):
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
         ax.grid(True, linewidth=0.3)
     return fig

@@ -43,7 +43,7 @@ def _sweep_heat_map(fig: Any, done: list[Any], names: list[str], key: str, label
     for (i, j), value in np.ndenumerate(mean):
         text = "failed" if np.isnan(value) else f"{value:.3f}"
         color = "black" if value > middle else "white"  # readable on viridis' yellows
-        ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
+        ax.text(j, i, text, ha="center", va="center", color=color, fontsize=9)
     ax.set_xticks(range(len(cols)), [format_value(v) for v in cols])
     ax.set_yticks(range(len(rows)), [format_value(v) for v in rows])
     ax.set(xlabel=names[1], ylabel=names[0], title=f"{label} (mean over other settings)")

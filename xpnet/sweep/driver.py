@@ -182,7 +182,7 @@ def sweep(
     timeout : float
         Seconds to wait for a scheduler at an address, and for an existing
         cluster's first worker (a cluster without workers is said at once).
-    verbose : {0, 1, 2}
+    verbose : int
         0 silent, 1 a progress bar over runs, 2 one line per finished run.
     steal : bool
         Take over runs another sweep marked running even when it cannot be

@@ -6,6 +6,7 @@
 * :class:`EarlyStopping` and :class:`Callback`: code called at every
   evaluation, which may stop the run (:mod:`xpnet.training.callbacks`).
 * :func:`load_history` reads the history out of a checkpoint.
+* :class:`Trainer` is the book's class: epochs of mini-batches, its printed lines.
 """
 
 from .callbacks import Callback, EarlyStopping
@@ -15,12 +16,14 @@ from .history import History
 from .loop import train
 from .signals import TrainingInterrupted
 from .step import make_step
+from .trainer import Trainer
 
 __all__ = [
     "Callback",
     "EarlyStopping",
     "History",
     "TrainConfig",
+    "Trainer",
     "TrainingInterrupted",
     "load_history",
     "make_step",

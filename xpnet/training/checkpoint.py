@@ -42,6 +42,8 @@ LEGACY_DEFAULTS: dict[str, Any] = {
     "validation_size": None,
     "eval_samples": None,
     "precision": "highest",
+    "sampling": "with-replacement",  # checkpoints written before sampling="epoch" existed
+    "drop_last": False,
 }
 
 

@@ -24,14 +24,19 @@ from .._validation import (
 from ..backend import DEFAULT_PRECISION, check_precision
 from ..errors import XpnetTypeError, XpnetValueError
 
-__all__ = ["COMPILE_CHOICES", "GRADS", "RUN_SHAPING", "TrainConfig", "check_compile"]
+__all__ = ["COMPILE_CHOICES", "GRADS", "RUN_SHAPING", "SAMPLING", "TrainConfig", "check_compile"]
 
 #: How gradients are computed.
 GRADS = ("backprop", "numerical")
 #: What ``compile`` accepts.
 COMPILE_CHOICES = ("auto", True, False)
+#: How mini-batches are drawn (:mod:`xpnet.training.sampling`).
+SAMPLING = ("with-replacement", "epoch")
 #: The settings that shape a run's numbers: a resumed run must share them.
-RUN_SHAPING = ("batch_size", "eval_every", "grad", "seed", "weight_decay", "optimizer", "lr")
+RUN_SHAPING = (
+    "batch_size", "sampling", "drop_last", "eval_every", "grad", "seed", "weight_decay",
+    "optimizer", "lr",
+)  # fmt: skip
 
 
 def check_compile(choice: Any) -> str | bool:
@@ -63,7 +68,17 @@ class TrainConfig:
     iters: int = 10000
     """Number of iterations (mini-batch updates)."""
     batch_size: int = 100
-    """Samples per mini-batch, drawn with replacement."""
+    """Samples per mini-batch."""
+    sampling: str = "with-replacement"
+    """How mini-batches are drawn: "with-replacement" (the chapter's code: each
+    batch at random, so an epoch need not see every sample) or "epoch" (the
+    practice the chapter describes: the data shuffled once per epoch, then
+    taken in order, every sample once). Both depend only on the seed and
+    the iteration, the same on every backend."""
+    drop_last: bool = False
+    """With ``sampling="epoch"``, drop each epoch's last batch when it is
+    short (``batch_size`` does not divide the training samples); by default
+    it is trained on."""
     lr: float | Callable[..., Any] | None = None
     """Learning rate of an optimizer given by name: a number, a schedule
     (:class:`xpnet.optim.StepDecay`…) or a callable ``step -> lr``. None: 0.1
@@ -127,6 +142,7 @@ class TrainConfig:
             "batch_size": positive_int(self.batch_size, "batch_size"),
             "lr": _check_lr(self.lr),
             "optimizer": _check_optimizer(self.optimizer),
+            "sampling": one_of(self.sampling, "sampling", SAMPLING),
             "grad": one_of(self.grad, "grad", GRADS),
             "eval_every": None
             if self.eval_every is None
@@ -141,7 +157,7 @@ class TrainConfig:
             "validation": _check_validation(self.validation),
             "precision": check_precision(self.precision),
         }
-        for name in ("resume", "overwrite", "fail_on_divergence"):
+        for name in ("drop_last", "resume", "overwrite", "fail_on_divergence"):
             if not isinstance(getattr(self, name), bool):
                 raise XpnetTypeError(
                     f"`{name}` must be True or False. Received: {getattr(self, name)!r}."
@@ -181,8 +197,16 @@ class TrainConfig:
         return 0.0 if self.optimizer == "adamw" else self.weight_decay
 
     def eval_interval(self, train_size: int) -> int:
-        """Iterations between evaluations for `train_size` samples: one epoch by default."""
-        return self.eval_every or max(train_size // self.batch_size, 1)
+        """Iterations between evaluations for `train_size` samples: one epoch by default.
+
+        An epoch is ``N // batch_size`` iterations drawn with replacement, or
+        the batches of one pass (``sampling="epoch"``: a short last one
+        included unless `drop_last`).
+        """
+        full, rest = divmod(train_size, self.batch_size)
+        if self.sampling == "epoch" and rest and not self.drop_last:
+            full += 1
+        return self.eval_every or max(full, 1)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-able dict (objects by their ``get_config()`` or type)."""

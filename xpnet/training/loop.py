@@ -57,11 +57,16 @@ def train(
 
     Parameters
     ----------
-    net : TwoLayerNet, MultiLayerNet(Extend), Sequential or any :class:`~xpnet._typing.Trainable`
-        The network; its parameters (and buffers) are updated.
-    train_data, test_data : (x, t) pairs of arrays on the network's backend
-        Images of shape (N, input_size) (or (N, *input_shape)) in the
-        network's dtype; labels (N,) or one-hot (N, output_size).
+    net : Trainable
+        The network (TwoLayerNet, MultiLayerNet(Extend), Sequential, or any
+        :class:`~xpnet._typing.Trainable`); its parameters (and buffers) are updated.
+    train_data : tuple of arrays
+        ``(x, t)`` on the network's backend: images of shape (N, input_size)
+        (or (N, *input_shape)) in the network's dtype; labels (N,) or
+        one-hot (N, output_size).
+    test_data : tuple of arrays, optional
+        ``(x, t)`` as `train_data`, whose accuracy is recorded at every
+        evaluation.
     config : TrainConfig, optional
         The run's settings; every one has a default (:class:`TrainConfig`).
     **overrides

@@ -24,7 +24,11 @@ from .config import TrainConfig
 __all__ = ["reconcile"]
 
 #: Settings a checkpoint records under the same name as TrainConfig's field.
-SIMPLE = ("batch_size", "grad", "weight_decay", "eval_every", "eval_samples", "precision")
+#: (sampling and drop_last before eval_every, whose default they change.)
+SIMPLE = (
+    "batch_size", "grad", "weight_decay", "sampling", "drop_last", "eval_every", "eval_samples",
+    "precision",
+)  # fmt: skip
 
 
 def reconcile(

@@ -18,12 +18,12 @@ from .._typing import Array, Trainable
 from .._validation import non_negative_int
 from ..backend import to_numpy
 from ..errors import CheckpointError, TrainingDivergedError, XpnetError
-from ..random import BatchSampler
 from .checkpoint import Progress, read_checkpoint, write_checkpoint
 from .compile import Engine, choose_compiler
 from .config import TrainConfig
 from .divergence import DivergenceMonitor, lr_hint
 from .history import History
+from .sampling import make_sampler
 from .signals import StopRequest, TrainingInterrupted, stop_requests
 
 __all__ = ["Run"]
@@ -48,7 +48,7 @@ class Run:
         self.validation_data = validation_data
         self.callbacks = callbacks or []
         self.every = config.eval_interval(self.x.shape[0])
-        self.sampler = BatchSampler(self.x.shape[0], config.batch_size, config.seed)
+        self.sampler = self.make_sampler(config.seed)
         compiler = choose_compiler(
             config.compile, net.backend, grad=config.grad, optimizer=optimizer
         )
@@ -59,11 +59,18 @@ class Run:
         lr = getattr(optimizer, "lr", None)
         self.monitor = DivergenceMonitor(lr, config.fail_on_divergence, decay)
 
+    def make_sampler(self, seed: int | None) -> Any:
+        """The run's mini-batches (:mod:`xpnet.training.sampling`), from `seed`."""
+        c = self.config
+        return make_sampler(c.sampling, self.x.shape[0], c.batch_size, seed, c.drop_last)
+
     def settings(self) -> dict[str, Any]:
         """What a resumed run must share with the checkpoint: every setting shaping its numbers."""
         validation = self.validation_data
         return {
             "batch_size": self.config.batch_size,
+            "sampling": self.config.sampling,
+            "drop_last": self.config.drop_last,
             "eval_every": self.every,
             "grad": self.config.grad,
             "train_size": self.x.shape[0],
@@ -104,7 +111,7 @@ class Run:
                 seed = non_negative_int(saved.settings.get("seed"), "seed")
             except XpnetError:
                 raise CheckpointError(f"{path}: damaged checkpoint metadata (seed).") from None
-            self.sampler = BatchSampler(self.x.shape[0], self.config.batch_size, seed)
+            self.sampler = self.make_sampler(seed)
         self.net.set_state_arrays(saved.network_arrays)
         for callback, arrays in zip(self.callbacks, saved.callback_arrays, strict=True):
             if arrays:
@@ -182,7 +189,8 @@ class Run:
         _, end = self.block_bounds(self.progress.iteration)
         while self.progress.iteration <= end:
             first = self.progress.iteration
-            last = min(end, (first // BatchSampler.CHUNK + 1) * BatchSampler.CHUNK - 1)
+            chunk = self.sampler.CHUNK
+            last = min(end, (first // chunk + 1) * chunk - 1)
             if not self.run_chunk(first, last, bar, stop):
                 return False
         return True
@@ -198,21 +206,22 @@ class Run:
         """Iterations `first` to `last` of one chunk of indices; losses read back at the end.
 
         The whole chunk of indices is drawn (its shape never changes, so a
-        compiled loop compiles once); rows ``first % CHUNK ..`` are used.
+        compiled loop compiles once); rows ``first % CHUNK ..`` are used. A
+        short batch (the end of an epoch) uses the first entries of its row.
         """
-        start = first % BatchSampler.CHUNK
-        batches = self.sampler.indices(
-            first - start, first - start + BatchSampler.CHUNK, backend=self.net.backend
-        )
+        chunk = self.sampler.CHUNK
+        start = first % chunk
+        base = first - start  # the iteration of the chunk's row 0
+        batches = self.sampler.indices(base, base + chunk, backend=self.net.backend)
         stop_row = start + last - first + 1
         if self.engine.loop is not None:
-            return self.run_compiled_chunk(batches, start, stop_row, bar, stop)
+            return self.run_compiled_chunk(batches, base, start, stop_row, bar, stop)
         step, losses, completed = self.engine.step, [], True
         for row in range(start, stop_row):
             if stop:
                 completed = False
                 break
-            state, loss = step(self.state(), self.x, self.t, batches[row, ...])
+            state, loss = step(self.state(), self.x, self.t, self.batch(batches, base, row))
             self.keep(state)
             self.progress.iteration += 1
             losses.append(loss)
@@ -222,23 +231,48 @@ class Run:
             self.record_losses(self.net.backend.xp.stack(losses))
         return completed
 
+    def batch(self, batches: Array, base: int, row: int) -> Array:
+        """Row `row`'s indices: all of them, or the first ones of a short batch."""
+        size = self.sampler.size(base + row)
+        return batches[row, ...] if size == batches.shape[1] else batches[row, :size]
+
     def run_compiled_chunk(
-        self, batches: Array, start: int, stop_row: int, bar: Any, stop: StopRequest
+        self, batches: Array, base: int, start: int, stop_row: int, bar: Any, stop: StopRequest
     ) -> bool:
-        """Rows `start` to `stop_row - 1` of `batches` in one call of the compiled loop."""
+        """Rows `start` to `stop_row - 1` of `batches`: full batches in calls of the compiled loop.
+
+        A short batch (the last of an epoch) has a shape of its own: it is
+        one call of the step between two calls of the loop.
+        """
         if stop:
             return False
-        state, losses = self.engine.loop(self.state(), self.x, self.t, batches, start, stop_row)
-        self.keep(self.engine.own(state))
-        self.progress.iteration += stop_row - start
-        bar.update(stop_row - start)
-        # Sliced on the host: a device slice of each new length would compile (JAX).
-        self.record_losses(to_numpy(losses)[start:stop_row])
+        row, values = start, []
+        while row < stop_row:
+            full = batches.shape[1]
+            short = next(
+                (r for r in range(row, stop_row) if self.sampler.size(base + r) < full), stop_row
+            )
+            if short > row:
+                state, losses = self.engine.loop(self.state(), self.x, self.t, batches, row, short)
+                self.keep(self.engine.own(state))
+                # Sliced on the host: a device slice of each new length would compile (JAX).
+                values += to_numpy(losses)[row:short].tolist()
+            if short < stop_row:
+                state, loss = self.engine.step(
+                    self.state(), self.x, self.t, self.batch(batches, base, short)
+                )
+                self.keep(self.engine.own(state))
+                values.append(float(to_numpy(loss)))
+                short += 1
+            self.progress.iteration += short - row
+            bar.update(short - row)
+            row = short
+        self.record_losses(values)
         return True
 
-    def record_losses(self, losses: Array) -> None:
-        """Read losses (a 1-D array) back to the host; stop on the first non-finite one."""
-        values = to_numpy(losses).tolist()
+    def record_losses(self, losses: Array | list[float]) -> None:
+        """Read losses (1-D array or floats) back to the host; stop on the first non-finite one."""
+        values = losses if isinstance(losses, list) else to_numpy(losses).tolist()
         first = self.progress.iteration - len(values)
         bad = [i for i, value in enumerate(values) if not math.isfinite(value)]
         if bad:

@@ -1,0 +1,27 @@
+# A network of one weight matrix and its numerical gradient, as chapter 4 has it.
+import sys, os
+sys.path.append(os.pardir)
+import numpy as np
+from common.functions import softmax, cross_entropy_error
+from common.gradient import numerical_gradient
+
+
+class simpleNet:
+    def __init__(self):
+        self.W = np.random.randn(2, 3)
+
+    def predict(self, x):
+        return np.dot(x, self.W)
+
+    def loss(self, x, t):
+        z = self.predict(x)
+        y = softmax(z)
+        return cross_entropy_error(y, t)
+
+
+x = np.array([0.6, 0.9])
+t = np.array([0, 0, 1])
+net = simpleNet()
+f = lambda w: net.loss(x, t)
+dW = numerical_gradient(f, net.W)
+print(dW.shape, float(np.abs(dW).sum()) > 0)

@@ -1,0 +1,1 @@
+"""The book's ``dataset`` package, answered by xpnet: ``dataset.mnist``."""
