@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.backend_independent
+
 DOCS = Path(__file__).parents[1] / "docs"
 ENTRY = re.compile(r"^(?P<names>[*\w]+(?:, [*\w]+)*)(?: :(?: (?P<type>.*))?)?$")
 

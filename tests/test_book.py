@@ -108,6 +108,7 @@ def test_the_command_line_and_python_m(backend, tmp_path, capsys) -> None:
     assert "must be a Python file" in capsys.readouterr().err
 
 
+@pytest.mark.backend_independent
 def test_python_m_xpnet_book(tmp_path) -> None:
     env = {**os.environ, "XPNET_BACKEND": "numpy", "MPLBACKEND": "Agg"}
     script = BOOK / "ch04" / "simple_net.py"
@@ -119,6 +120,7 @@ def test_python_m_xpnet_book(tmp_path) -> None:
     assert done.stdout.strip() == "(2, 3) True"
 
 
+@pytest.mark.backend_independent
 def test_imports_are_xpnet_and_undone(tmp_path) -> None:
     """A folder `common` on sys.path loses to xpnet's; the script's own modules are forgotten."""
     (tmp_path / "common").mkdir()

@@ -12,11 +12,13 @@ import pytest
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
 def test_every_example_reports_xpnet_errors_in_one_line(path) -> None:
     assert "except xpnet.errors.XpnetError" in path.read_text()
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name", ["train_mnist.py", "own_loop.py"])
 def test_a_bad_device_is_one_line(name, tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "XPNET_DEBUG"}

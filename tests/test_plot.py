@@ -127,6 +127,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch) -> None:
         plot.learning_curves({"train_loss": [], "eval_iters": [], "train_acc": [], "test_acc": []})
 
 
+@pytest.mark.backend_independent
 def test_compare_names_runs_by_the_settings_that_differ(tmp_path, monkeypatch) -> None:
     """A batch-norm or weight-init comparison can be read from its legend."""
     from matplotlib.figure import Figure
@@ -157,6 +158,7 @@ def test_compare_names_runs_by_the_settings_that_differ(tmp_path, monkeypatch) -
     assert list(shown) == ["a", "b", "c"]
 
 
+@pytest.mark.backend_independent
 def test_show_embeds_or_saves(monkeypatch, capsys, tmp_path) -> None:
     """plot.show: an <img> for the docs' pages, a PNG file where there is no display."""
     import tempfile

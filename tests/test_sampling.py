@@ -141,6 +141,7 @@ def test_compiled_epoch_run_equals_the_eager_one(backend) -> None:
     assert runs[1].eval_iters == runs[0].eval_iters == [0, 5, 10, 15, 20, 22]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -153,11 +154,13 @@ def test_bad_sampling_settings(kwargs, message) -> None:
         xpnet.TrainConfig(**kwargs)
 
 
+@pytest.mark.backend_independent
 def test_drop_last_needs_a_full_batch() -> None:
     with pytest.raises(ValueError, match="leaves no batch"):
         EpochSampler(10, 20, seed=0, drop_last=True)
 
 
+@pytest.mark.backend_independent
 def test_the_command_line_passes_sampling_on() -> None:
     from xpnet.cli._parser import build_parser
     from xpnet.cli._train import SETTINGS

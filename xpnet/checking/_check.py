@@ -264,16 +264,16 @@ def check_grads(
         raise XpnetTypeError(f"`f` must be callable. Received: {type(f).__name__}.")
     xp, arrays = _arrays(x)
     planned = _check_cost(opts, arrays, max_evaluations)
-    claimed = _claimed(xp, grad, x, arrays)
-    work = {k: xp.asarray(a, copy=True) for k, a in arrays.items()}  # x itself is never touched
-    counted = Counted(f, None if isinstance(x, Mapping) else SINGLE, xp, work, planned)
-    try:
-        # Full float32 whatever the caller set: TF32's 10-bit mantissa (GPUs) would
-        # make correct gradients fail the float32 tolerances.
-        with matmul_precision(backend_of(next(iter(arrays.values()))), "highest"):
+    # Full float32 whatever the caller set, for `grad` and `f` alike: TF32's 10-bit
+    # mantissa (GPUs) would make correct gradients fail the float32 tolerances.
+    with matmul_precision(backend_of(next(iter(arrays.values()))), "highest"):
+        claimed = _claimed(xp, grad, x, arrays)
+        work = {k: xp.asarray(a, copy=True) for k, a in arrays.items()}  # x is never touched
+        counted = Counted(f, None if isinstance(x, Mapping) else SINGLE, xp, work, planned)
+        try:
             report = _check(xp, counted, work, claimed, opts)
-    finally:
-        counted.close()
+        finally:
+            counted.close()
     return verdict(report)
 
 
