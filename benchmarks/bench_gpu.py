@@ -14,6 +14,11 @@ its library, on the same device, in this process:
 | JAX eager (``compile=False``; `--jax-eager-iters`) | - |
 | PyTorch compiled (torch.compile, CUDA graphs) | a CUDA graph of 250 steps (reference_torch.py) |
 
+then chapters 7 and 8's networks, ``SimpleConvNet`` and ``DeepConvNet`` (Adam, lr
+0.001, batch 100, `--convnet-iters` iterations) through ``xpnet.train`` on JAX
+compiled, PyTorch eager and compiled, and CuPy: iterations per second and the
+test accuracy after the short run (1,000 test images), beside this project's CPU
+figures (the newest ``benchmarks/results/*-convnet-cpu.json``);
 plus a large float32 matrix product (the machine's rate) at full float32 and
 with TF32, whether CuPy can capture a matrix product into a CUDA graph, and
 the time each path spends compiling (apart). Seconds per step leave compile
@@ -24,7 +29,8 @@ keeps what it measured. Without a GPU it says so in one line and exits 0;
 ``--cpu`` runs the paths on the CPU instead (no CuPy, no CUDA graphs), to
 test this script.
 
-Usage: python benchmarks/bench_gpu.py [--iters 2000] [--cpu] [--out FILE.json]
+Usage: python benchmarks/bench_gpu.py [--iters 2000] [--convnet-iters 200] [--cpu]
+       [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -100,6 +106,37 @@ def xpnet_path(host, name, device, iters, compile):
         "compile_s": h.compile_seconds, "test_acc": h.test_acc[-1],
         "loss_last": h.train_loss[-1], "device": str(b.device),
     }  # fmt: skip
+
+
+def convnet_path(host, name, device, model, iters, compile):
+    """Chapter 7's or 8's network through xpnet.train: iterations per second, the accuracy."""
+    images = tuple((x.reshape(-1, 1, 28, 28), t) for x, t in host)
+    b, (train, test) = on_backend(images, name, device)
+    run = dict(batch_size=BATCH, optimizer="adam", lr=0.001, seed=0, eval_every=TRAINING_ONLY,
+               eval_samples=1000, verbose=0, compile=compile)  # fmt: skip
+    xpnet.train(getattr(xpnet, model)(seed=0, backend=b), train, test, iters=2, **run)  # warm-up
+    net = getattr(xpnet, model)(seed=0, backend=b)
+    start = time.perf_counter()
+    h = xpnet.train(net, train, test, iters=iters, **run)
+    steady = time.perf_counter() - start - h.compile_seconds
+    return {
+        "iters_per_s": iters / steady, "us_per_step": steady / iters * 1e6,
+        "compile_s": h.compile_seconds, "test_acc_1000": h.test_acc[-1],
+        "loss_last": h.train_loss[-1], "device": str(b.device),
+    }  # fmt: skip
+
+
+def cpu_convnet_figures() -> dict:
+    """This project's CPU figures for SimpleConvNet (ms per iteration), to set beside the GPU's."""
+    found = sorted((Path(__file__).parent / "results").glob("*-convnet-cpu.json"))
+    if not found:
+        return {}
+    recorded = json.loads(found[-1].read_text())
+    return {
+        "file": found[-1].name,
+        "machine": recorded.get("machine", {}),
+        "SimpleConvNet_ms_per_iteration": recorded.get("median_ms_per_iteration", {}),
+    }
 
 
 def hand_path(host, name, device, iters, loop):
@@ -190,6 +227,21 @@ def paths(args, host, device):
         ("xpnet jax eager", lambda: xpnet_path(host, "jax", device, eager, False)),
         ("xpnet torch compiled", lambda: xpnet_path(host, "torch", device, n, True)),
     ]
+    c = args.convnet_iters
+    for model in ("SimpleConvNet", "DeepConvNet"):
+        found += [
+            (f"xpnet {model} jax compiled", lambda m=model: convnet_path(
+                host, "jax", device, m, c, True)),
+            (f"xpnet {model} torch eager", lambda m=model: convnet_path(
+                host, "torch", device, m, c, False)),
+        ]  # fmt: skip
+        if not args.cpu:  # torch.compile of a convolutional step takes minutes on a CPU
+            found += [
+                (f"xpnet {model} torch compiled", lambda m=model: convnet_path(
+                    host, "torch", device, m, c, True)),
+                (f"xpnet {model} cupy eager", lambda m=model: convnet_path(
+                    host, "cupy", None, m, c, False)),
+            ]  # fmt: skip
     if not args.cpu:
         graphed = dict(iters=n, batch_size=BATCH, lr=LR, seed=0)
         chunk_graph = "train_loop_chunk_graph"
@@ -224,6 +276,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=None, help="per path (2000; 200 with --cpu)")
     parser.add_argument("--jax-eager-iters", type=int, default=100)
+    parser.add_argument(
+        "--convnet-iters", type=int, default=None, help="per convolutional path (200; 3 with --cpu)"
+    )
     parser.add_argument("--cpu", action="store_true", help="run the paths on the CPU (a test)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -233,6 +288,7 @@ def main() -> int:
               "on the CPU")  # fmt: skip
         return 0
     args.iters = args.iters or (200 if args.cpu else 2000)
+    args.convnet_iters = args.convnet_iters or (3 if args.cpu else 200)
     if args.iters % 250 and not args.cpu:
         parser.error("--iters must be a multiple of 250 (the hand CUDA graph's chunk)")
     device = "cpu" if args.cpu else "cuda"
@@ -250,6 +306,7 @@ def main() -> int:
         },
         "job": f"784-{HIDDEN}-10, sigmoid, batch {BATCH}, lr {LR}, float32, training only",
         "data": source, "iters": args.iters, "jax_eager_iters": args.jax_eager_iters,
+        "convnet_iters": args.convnet_iters, "cpu_convnet": cpu_convnet_figures(),
         "paths": {},
     }  # fmt: skip
     for module in ("numpy", "torch", "jax", "cupy"):

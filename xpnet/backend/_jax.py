@@ -160,28 +160,39 @@ def _jit_loop(body: Any, device: Device, window: int = WINDOW) -> Any:
 
     The scan's length is static, so XLA knows the loop's trip count: on a GPU
     no loop predicate is read back to the host at each iteration, as it is
-    for a loop whose bounds are traced (``fori_loop(start, stop)``). The
-    window's rows outside ``start .. stop-1`` still run but are masked: their
-    parameters, state and losses are dropped by selection (``where``; a
-    branch's predicate would be read back too). The window's position and
-    the bounds are traced, so every window of every chunk runs the same
-    compiled code: a run compiles once. Each call sends its three bounds in
-    one explicit transfer; nothing else moves between host and device.
+    for a loop whose bounds are traced (``fori_loop(start, stop)``). On a GPU
+    the window's rows outside ``start .. stop-1`` still run but are masked:
+    their parameters, state and losses are dropped by selection (``where``; a
+    branch's predicate would be read back too). On a CPU, where the host is
+    the device, a branch (``lax.cond``) skips them: a convolutional step costs
+    tens of milliseconds there, and up to 31 of them per evaluation would be
+    wasted. The window's position and the bounds are traced, so every window
+    of every chunk runs the same compiled code: a run compiles once. Each
+    call sends its three bounds in one explicit transfer; nothing else moves
+    between host and device.
     """
     import jax
 
     jnp = jax.numpy
+    skip = device.platform == "cpu"
 
     def run(state: Any, x: Any, t: Any, batches: Any, losses: Any, bounds: Any) -> Any:
         lo, first, stop = bounds[0], bounds[1], bounds[2]  # rows lo.., of which first..stop-1 run
         size = min(window, batches.shape[0])  # static: shapes are known when tracing
         rows = lo + jnp.arange(size, dtype=bounds.dtype)
 
+        def step(carry: Any, index: Any) -> Any:
+            new, loss = body(carry, x, t, index)
+            return new, loss.astype(losses.dtype)
+
         def one(carry: Any, row: Any) -> Any:
             i, index = row
-            new, loss = body(carry, x, t, index)
-            keep = functools.partial(jnp.where, (i >= first) & (i < stop))
-            return jax.tree.map(keep, new, carry), loss.astype(losses.dtype)
+            active = (i >= first) & (i < stop)
+            if skip:
+                idle = lambda c, _: (c, jnp.zeros((), losses.dtype))  # noqa: E731
+                return jax.lax.cond(active, step, idle, carry, index)
+            new, loss = step(carry, index)
+            return jax.tree.map(functools.partial(jnp.where, active), new, carry), loss
 
         indices = jax.lax.dynamic_slice_in_dim(batches, lo, size)
         state, new = jax.lax.scan(one, state, (rows, indices))
