@@ -54,12 +54,15 @@ PATHS: dict[str, dict[str, str]] = {
     },
     "sweep report": {"--store": STORE, "--json": OUTPUT},
     "info": {},
+    "book": {},
+    # --figures is a folder: the figures are new files in it, named by the script
+    "book run": {"--device": TEXT, "--figures": TEXT},
 }  # fmt: skip
 
 
 def command_of(args: argparse.Namespace) -> str:
-    """The key of `args`' command in :data:`PATHS` (``"sweep report"`` for the sub-command)."""
-    action = getattr(args, "sweep_action", None)
+    """The key of `args`' command in :data:`PATHS` (``"sweep report"`` for a sub-command)."""
+    action = getattr(args, "sweep_action", None) or getattr(args, "book_command", None)
     return f"{args.command} {action}" if action else str(args.command)
 
 

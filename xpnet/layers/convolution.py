@@ -114,13 +114,17 @@ class Convolution(Layer):
     ----------
     W, b : arrays of shape (FN, C, FH, FW) and (FN,), optional
         The book's layer, holding its arrays (``layer.W``, ``layer.b``).
-    stride, pad : int
-        The step between receptive fields and the zeros added on each side.
+    stride : int
+        The step between receptive fields.
+    pad : int
+        The zeros added on each side.
     filters, size : int, optional
         FN and FH (= FW, or a pair), for a layer described without arrays
         (in a network, which draws W from N(0, std**2) for its weight scale,
         and sets b to zeros).
 
+    Notes
+    -----
     Inputs have shape (N, C, H, W), outputs (N, FN, OH, OW) with
     ``OH = (H + 2 pad - FH) // stride + 1``.
     """

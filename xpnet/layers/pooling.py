@@ -41,9 +41,11 @@ class Pooling(Layer):
     ----------
     pool_h, pool_w : int
         The window.
-    stride, pad : int
+    stride : int
         The step between windows (the book's default 1; 2x2 pooling is
-        usually ``stride=2``) and the zeros added on each side.
+        usually ``stride=2``).
+    pad : int
+        The zeros added on each side.
     """
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:

@@ -118,7 +118,10 @@ class SimpleConvNet(_BookConvNet):
     input_dim : (C, H, W)
     conv_param : dict
         ``filter_num``, ``filter_size``, ``pad``, ``stride`` of the convolution.
-    hidden_size, output_size : int
+    hidden_size : int
+        Units of the hidden Affine layer.
+    output_size : int
+        Classes.
     weight_init_std : float or {"he", "relu", "xavier", "sigmoid"}
         As the book: 0.01, every weight drawn from N(0, 0.01**2).
     backend, device, dtype, seed
@@ -174,9 +177,12 @@ class DeepConvNet(_BookConvNet):
     Parameters
     ----------
     input_dim : (C, H, W)
-    conv_param_1, ..., conv_param_6 : dict, optional
+    conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6 : dict
         The convolutions (:data:`DEEP_CONV_PARAMS` by default).
-    hidden_size, output_size : int
+    hidden_size : int
+        Units of the hidden Affine layer.
+    output_size : int
+        Classes.
     backend, device, dtype, seed
         As every network.
     """

@@ -30,9 +30,10 @@ def conv_filters(after: Any, before: Any = None, *, columns: int = 10) -> Any:
 
     Parameters
     ----------
-    after, before : network or array of shape (FN, C, FH, FW)
-        A trained convolutional network (its ``W1``) and, optionally, the same
-        network as it started: random filters before, edges and blobs after.
+    after : network or array of shape (FN, C, FH, FW)
+        A trained convolutional network (its ``W1``): edges and blobs.
+    before : network or array of shape (FN, C, FH, FW), optional
+        The same network as it started: random filters.
     columns : int
         Filters per row.
     """

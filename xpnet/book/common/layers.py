@@ -99,12 +99,10 @@ def _like(grad: Any, param: Any) -> Any:
 class Relu(_Aligned, _layers.Relu, register=False):
     """``max(0, x)``; ``mask`` is True where ``x <= 0`` (where the book zeroes the gradient)."""
 
-    mask: Any
-
-    def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        out = super().forward(x, *args, **kwargs)
-        self.mask = ~self.mask  # xpnet keeps where x > 0; the book where x <= 0
-        return out
+    @property
+    def mask(self) -> Any:
+        """Where the last forward's input was ``<= 0`` (xpnet's ``mask`` is its complement)."""
+        return self.x <= 0
 
 
 class Sigmoid(_Aligned, _layers.Sigmoid, register=False):
