@@ -25,6 +25,7 @@ must take at most 20 s; see :func:`pytest_runtest_makereport`.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,22 @@ DEVICE_NAME = os.environ.get("XPNET_DEVICE") or None
 #: that needs it, instead of skipping them all, which would read as a green run.
 REQUIRED = os.environ.get("XPNET_REQUIRE_BACKEND", "") not in ("", "0")
 ROOT = Path(__file__).parents[1]
+
+
+def _restore_ctrl_c() -> None:
+    """Let the tests' child processes take Ctrl-C, whatever started the suite.
+
+    A shell without job control starts a background command (``pytest ... &``)
+    with SIGINT ignored, and an ignored signal stays ignored across ``exec``:
+    every ``xpnet`` the tests start would then sleep through the SIGINT that
+    the signal tests send it. A handled signal is reset to the default in a
+    child, so taking Python's own handler back here restores it there too.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_restore_ctrl_c()
 
 
 def _configure_libraries() -> None:
