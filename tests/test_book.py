@@ -179,6 +179,10 @@ def test_book_optimizer_updates_arrays_in_place(backend) -> None:
 
 def test_trainer_runs_the_book_loop_for_a_network_of_its_own(backend, small_mnist, capsys) -> None:
     """Not an xpnet network: the book's loop, its update in place, the same printed lines."""
+    try:  # the script's own accuracy reads the network's output with np.asarray
+        np.asarray(xpnet.asarray(np.zeros(1), backend=backend))
+    except (RuntimeError, TypeError, ValueError):
+        pytest.skip(f"{backend.name} on {backend.device}: np.asarray cannot read its arrays")
     run(BOOK / "ch07" / "trainer_own_net.py", backend=backend)
     lines = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("=== epoch:") for line in lines) == 2

@@ -113,7 +113,7 @@ _LEVELS = {"highest": "highest", "float32": "highest", "high": "high", "tensorfl
 def _precision_level() -> str:
     import jax
 
-    value = jax.config.jax_default_matmul_precision  # type: ignore[attr-defined]
+    value = jax.config.jax_default_matmul_precision  # type: ignore[attr-defined, unused-ignore]
     return "default" if value is None else _LEVELS.get(str(value), str(value))
 
 
