@@ -166,6 +166,28 @@ def test_mixed_arrays_go_to_the_backend(backend) -> None:
     assert backend_of(loss) == backend and abs(float(to_numpy(loss)) - np.log(2)) < 1e-5
 
 
+def test_book_networks_set_their_layers_arrays(backend) -> None:
+    """The book's load_params: ``self.layers[key].W = self.params["W1"]`` (and gamma, beta)."""
+    with book_modules():
+        from common.layers import Affine, BatchNormalization, Convolution
+
+    x = xpnet.asarray(np.ones((1, 1, 3, 3), dtype=np.float32))
+    conv = Convolution(np.zeros((2, 1, 2, 2)), np.zeros(2))
+    conv.W, conv.b = np.ones((2, 1, 2, 2)), np.full(2, 0.5)  # what load_params does
+    out = conv.forward(x)
+    assert backend_of(out) == backend and tuple(out.shape) == (1, 2, 2, 2)
+    np.testing.assert_allclose(to_numpy(out), np.full((1, 2, 2, 2), 4.5))
+    affine = Affine(np.zeros((3, 2)), np.zeros(2))
+    affine.W = np.ones((3, 2))
+    assert affine.params["W"] is affine.W and float(to_numpy(affine.forward(x[0, 0, ...])).sum()) == 18
+    bn = BatchNormalization(np.ones(3), np.zeros(3))
+    bn.gamma, bn.beta = np.full(3, 2.0), np.full(3, 1.0)
+    assert bn.params["gamma"] is bn.gamma and bn.params["beta"] is bn.beta
+    assert bn.running_mean is None  # no forward yet: no buffer
+    bn.running_mean = np.zeros(3)
+    assert bn.buffers["running_mean"] is bn.running_mean
+
+
 def test_book_optimizer_updates_arrays_in_place(backend) -> None:
     with book_modules():
         from common.optimizer import Momentum

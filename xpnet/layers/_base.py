@@ -33,7 +33,29 @@ from .._typing import Array, Namespace, Params
 from ..backend import Backend, namespace
 from ..errors import XpnetValueError
 
-__all__ = ["ACTIVATIONS", "LAYERS", "NORMALIZATIONS", "Context", "Layer", "Shape", "vector"]
+__all__ = [
+    "ACTIVATIONS", "LAYERS", "NORMALIZATIONS",
+    "Context", "Layer", "Shape", "array_attribute", "vector",
+]  # fmt: skip
+
+
+def array_attribute(name: str, store: str = "params") -> property:
+    """The book's attribute ``layer.<name>`` for the array `name` of the layer's `store`.
+
+    Read and set, as the book's networks do when they load their parameters
+    (``self.layers["Affine1"].W = self.params["W1"]``); a buffer not yet made
+    reads as None.
+    """
+
+    def get(layer: Any) -> Any:
+        arrays = getattr(layer, store)
+        return arrays[name] if store == "params" else arrays.get(name)
+
+    def set_(layer: Any, value: Any) -> None:
+        getattr(layer, store)[name] = value
+
+    return property(get, set_, doc=f"The layer's ``{store}[{name!r}]``.")
+
 
 #: A per-sample shape: (784,) for a flat image, (1, 28, 28) for a channel of one.
 Shape = tuple[int, ...]

@@ -23,7 +23,7 @@ from .._typing import Array, Namespace, Params
 from .._validation import positive_int
 from ..backend import Backend
 from ..errors import XpnetTypeError
-from ._base import Context, Layer, Shape, vector
+from ._base import Context, Layer, Shape, array_attribute, vector
 from ._init import weight_scale
 
 __all__ = ["Affine"]
@@ -71,8 +71,7 @@ class Affine(Layer):
             self.units = int(W.shape[-1])
             self.params = {"W": W, "b": b}
 
-    W = property(lambda self: self.params["W"], lambda self, v: self.params.__setitem__("W", v))
-    b = property(lambda self: self.params["b"], lambda self, v: self.params.__setitem__("b", v))
+    W, b = array_attribute("W"), array_attribute("b")
 
     def get_config(self) -> dict[str, Any]:
         return {"units": self.units}

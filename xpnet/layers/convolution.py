@@ -36,7 +36,7 @@ from .._typing import Array, Namespace, Params
 from .._validation import non_negative_int, positive_int
 from ..backend import Backend, device, namespace, native
 from ..errors import XpnetTypeError, XpnetValueError
-from ._base import Context, Layer, Shape
+from ._base import Context, Layer, Shape, array_attribute
 from ._init import weight_scale
 
 __all__ = ["Convolution", "col2im", "im2col", "output_size"]
@@ -159,8 +159,7 @@ class Convolution(Layer):
         self.filters, self.size = int(W.shape[0]), (int(W.shape[2]), int(W.shape[3]))
         self.params = {"W": W, "b": b}
 
-    W = property(lambda self: self.params["W"])
-    b = property(lambda self: self.params["b"])
+    W, b = array_attribute("W"), array_attribute("b")
 
     def get_config(self) -> dict[str, Any]:
         return {"filters": self.filters, "size": list(self.size), "stride": self.stride,

@@ -26,7 +26,7 @@ from .._typing import Array, Namespace, Params
 from .._validation import bounded_float, positive_float
 from ..backend import Backend, device, namespace
 from ..errors import XpnetTypeError, XpnetValueError
-from ._base import Context, Layer, Shape, vector
+from ._base import Context, Layer, Shape, array_attribute, vector
 
 __all__ = ["BN_EPS", "BatchNormalization", "LayerNorm"]
 
@@ -50,8 +50,7 @@ class _Normalization(Layer):
         if gamma is not None:
             self.params = {"gamma": gamma, "beta": beta}
 
-    gamma = property(lambda self: self.params["gamma"])
-    beta = property(lambda self: self.params["beta"])
+    gamma, beta = array_attribute("gamma"), array_attribute("beta")
 
     def param_shapes(self, in_shape: Shape) -> dict[str, Shape]:
         return {"gamma": (math.prod(in_shape),), "beta": (math.prod(in_shape),)}
@@ -129,8 +128,8 @@ class BatchNormalization(_Normalization):
             if value is not None:
                 self.buffers[name] = value
 
-    running_mean = property(lambda self: self.buffers.get("running_mean"))
-    running_var = property(lambda self: self.buffers.get("running_var"))
+    running_mean = array_attribute("running_mean", "buffers")
+    running_var = array_attribute("running_var", "buffers")
 
     def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum}
