@@ -42,8 +42,9 @@ class Pooling(Layer):
     pool_h, pool_w : int
         The window.
     stride : int
-        The step between windows (the book's default 1; 2x2 pooling is
-        usually ``stride=2``).
+        The step between windows (2x2 pooling is usually ``stride=2``, the
+        default in the book's repository, which :mod:`xpnet.book`'s
+        ``Pooling`` keeps).
     pad : int
         The zeros added on each side.
     """

@@ -2,8 +2,7 @@
 
 ``Relu()``, ``Sigmoid()``, ``Affine(W, b)``, ``SoftmaxWithLoss()``,
 ``Dropout(dropout_ratio=0.5)``, ``BatchNormalization(gamma, beta,
-momentum=0.9, running_mean=None, running_var=None)``, and, once xpnet has
-convolution layers (:mod:`xpnet.layers.convolution`), ``Convolution(W, b,
+momentum=0.9, running_mean=None, running_var=None)``, ``Convolution(W, b,
 stride=1, pad=0)`` and ``Pooling(pool_h, pool_w, stride=2, pad=0)``.
 
 They are xpnet's classes (:mod:`xpnet.layers`), with the book's attributes
@@ -27,14 +26,12 @@ array([3., 3.])
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np  # noqa: F401  (the book's `import *` gives np)
 
 from ... import layers as _layers
 from ...backend import asarray, backend_of, library_of, to_numpy
-from ...errors import XpnetError
 from .._interop import align
 from .functions import *  # noqa: F403  (the book's module gives its functions too)
 from .functions import __all__ as _functions
@@ -154,29 +151,12 @@ class BatchNormalization(_Aligned, _layers.BatchNormalization, register=False):
         super().__init__(gamma, beta, momentum, running_mean, running_var)
 
 
-def _missing(name: str) -> type:
-    """A stand-in that says, when used, that this xpnet has no such layer yet."""
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        raise XpnetError(
-            f"common.layers.{name}: this version of xpnet has no convolution layers "
-            "(xpnet.layers.convolution); the book's chapters 7 and 8 need them."
-        )
-
-    return type(name, (), {"__init__": __init__, "__doc__": f"Not available: {name}."})
+class Convolution(_Aligned, _layers.Convolution, register=False):
+    """The book's ``Convolution(W, b, stride=1, pad=0)``; ``dW`` and ``db`` after a backward."""
 
 
-def _convolution_layers() -> dict[str, Any]:
-    """The book's Convolution and Pooling over xpnet's, where this xpnet has them."""
-    found = {}
-    for name, module in (("Convolution", "convolution"), ("Pooling", "pooling")):
-        try:
-            base = getattr(importlib.import_module(f"xpnet.layers.{module}"), name)
-        except (ImportError, AttributeError):
-            found[name] = _missing(name)
-        else:
-            found[name] = type(name, (_Aligned, base), {"__module__": __name__}, register=False)
-    return found
+class Pooling(_Aligned, _layers.Pooling, register=False):
+    """The book's ``Pooling(pool_h, pool_w, stride=2, pad=0)`` (max pooling)."""
 
-
-globals().update(_convolution_layers())
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
+        super().__init__(pool_h, pool_w, stride, pad)  # the book's code defaults to 2

@@ -1,7 +1,6 @@
 """The book's ``common/util.py``: ``smooth_curve``, ``shuffle_dataset``, ``im2col``, ``col2im``.
 
-``im2col`` and ``col2im`` are xpnet's (:mod:`xpnet.layers.convolution`),
-imported when first used; an xpnet without convolution layers says so then.
+``im2col`` and ``col2im`` are xpnet's (:mod:`xpnet.layers.convolution`).
 
 Examples
 --------
@@ -11,13 +10,12 @@ True
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
 from ...batching import take_rows
-from ...errors import XpnetError
+from ...layers.convolution import col2im, im2col
 from .._interop import to_host_float
 
 __all__ = ["col2im", "conv_output_size", "im2col", "np", "shuffle_dataset", "smooth_curve"]
@@ -50,25 +48,3 @@ def shuffle_dataset(x: Any, t: Any) -> tuple[Any, Any]:
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> float:
     """``(input_size + 2 * pad - filter_size) / stride + 1``."""
     return (input_size + 2 * pad - filter_size) / stride + 1
-
-
-def _convolution(name: str) -> Any:
-    try:
-        return getattr(importlib.import_module("xpnet.layers.convolution"), name)
-    except (ImportError, AttributeError):
-        raise XpnetError(
-            f"common.util.{name}: this version of xpnet has no convolution layers "
-            "(xpnet.layers.convolution); the book's chapters 7 and 8 need them."
-        ) from None
-
-
-def im2col(input_data: Any, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Any:
-    """Image patches as rows (xpnet's ``im2col``)."""
-    return _convolution("im2col")(input_data, filter_h, filter_w, stride, pad)
-
-
-def col2im(
-    col: Any, input_shape: Any, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
-) -> Any:
-    """The inverse of :func:`im2col`, summing overlaps (xpnet's ``col2im``)."""
-    return _convolution("col2im")(col, input_shape, filter_h, filter_w, stride, pad)
