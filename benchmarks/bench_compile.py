@@ -19,7 +19,7 @@ the ratios, not the seconds).
 
 Compile times are reported apart: for the hand-written JAX loop and for
 torch.compile (whose compiled code later runs reuse), the first run's time
-minus a later run's; for xpnet on JAX, which compiles once per run, the time
+minus a later run's; for xpnet on JAX (a run reuses the step an earlier run compiled), the time
 of a one-iteration run compiled minus eager.
 
 Usage: python benchmarks/bench_compile.py [--iters 10000] [--repeats 3]
