@@ -179,7 +179,8 @@ def test_book_networks_set_their_layers_arrays(backend) -> None:
     np.testing.assert_allclose(to_numpy(out), np.full((1, 2, 2, 2), 4.5))
     affine = Affine(np.zeros((3, 2)), np.zeros(2))
     affine.W = np.ones((3, 2))
-    assert affine.params["W"] is affine.W and float(to_numpy(affine.forward(x[0, 0, ...])).sum()) == 18
+    assert affine.params["W"] is affine.W
+    assert float(to_numpy(affine.forward(x[0, 0, ...])).sum()) == 18
     bn = BatchNormalization(np.ones(3), np.zeros(3))
     bn.gamma, bn.beta = np.full(3, 2.0), np.full(3, 1.0)
     assert bn.params["gamma"] is bn.gamma and bn.params["beta"] is bn.beta
