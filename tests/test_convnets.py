@@ -128,7 +128,13 @@ def test_bad_conv_params_are_named(backend) -> None:
 @pytest.mark.slow(reason="300 convolutional iterations and 1,000 evaluations: a minute on a CPU")
 @pytest.mark.mnist
 def test_300_iterations_reach_090_on_mnist(backend, mnist_dir) -> None:
-    """The book's settings (Adam, lr 0.001, batch 100), 300 iterations (slow: minutes on 2 cores)."""
+    """The book's settings (Adam, lr 0.001, batch 100), 300 iterations (slow: minutes on 2 cores).
+
+    On NumPy (the portable im2col path), PyTorch and JAX (their natives, JAX compiled);
+    array-api-strict runs the portable path as NumPy does, a minute more for no new code.
+    """
+    if backend.name == "array_api_strict":
+        pytest.skip("the portable path learns in the NumPy session; small shapes cover it here")
     train_data, test_data = xpnet.load_mnist(data_dir=mnist_dir, flatten=False)
     net = SimpleConvNet(seed=0)
     history = xpnet.train(
@@ -136,6 +142,7 @@ def test_300_iterations_reach_090_on_mnist(backend, mnist_dir) -> None:
         eval_every=300, verbose=0,
     )  # fmt: skip
     assert history.test_acc[-1] >= 0.90
+    assert_array(net.params["W1"], backend=backend, dtype=backend.xp.float32, shape=(30, 1, 5, 5))
 
 
 def test_float16_inference_agrees_with_float32(backend) -> None:
