@@ -231,5 +231,9 @@ def test_bad_shapes_are_named(backend) -> None:
         xpnet.Sequential([Convolution(filters=2, size=3), xpnet.layers.Affine(units=2)], (784,))
     with pytest.raises(xpnet.errors.XpnetValueError, match="does not fit 4x4 images"):
         xpnet.Sequential([Convolution(filters=2, size=5), xpnet.layers.Affine(units=2)], (1, 4, 4))
+    with pytest.raises(xpnet.errors.XpnetValueError, match="Pooling needs images of shape"):
+        xpnet.Sequential([Pooling(2, 2), xpnet.layers.Affine(units=2)], (784,))
+    with pytest.raises(xpnet.errors.XpnetValueError, match="Pooling: a 5x5 window does not fit"):
+        xpnet.Sequential([Pooling(5, 5), xpnet.layers.Affine(units=2)], (1, 4, 4))
     with pytest.raises(xpnet.errors.XpnetTypeError, match="Convolution\\(filters=FN, size=FH\\)"):
         Convolution(np.ones((3, 3)), np.ones(3))

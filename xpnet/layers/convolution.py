@@ -39,12 +39,38 @@ from ..errors import XpnetTypeError, XpnetValueError
 from ._base import Context, Layer, Shape, array_attribute
 from ._init import weight_scale
 
-__all__ = ["Convolution", "col2im", "im2col", "output_size"]
+__all__ = ["Convolution", "col2im", "im2col", "output_size", "window_output"]
 
 
 def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
     """The output length along one axis: ``(size + 2 pad - filter_size) // stride + 1``."""
     return (size + 2 * pad - filter_size) // stride + 1
+
+
+def window_output(
+    layer: str, in_shape: Shape, window: tuple[int, int], stride: int, pad: int
+) -> tuple[int, int]:
+    """``(OH, OW)`` of a `window` sliding over samples of shape (C, H, W), for `layer`.
+
+    Raises
+    ------
+    xpnet.errors.XpnetValueError
+        Naming `layer` when the samples are not images, or when the window
+        does not fit them.
+    """
+    if len(in_shape) != 3:
+        raise XpnetValueError(
+            f"{layer} needs images of shape (C, H, W). Received: samples of shape "
+            f"{tuple(in_shape)}; load MNIST with flatten=False."
+        )
+    _, h, w = in_shape
+    out_h, out_w = output_size(h, window[0], stride, pad), output_size(w, window[1], stride, pad)
+    if out_h < 1 or out_w < 1:
+        raise XpnetValueError(
+            f"{layer}: a {window[0]}x{window[1]} window does not fit {h}x{w} images "
+            f"with pad={pad}. Received: input shape {tuple(in_shape)}."
+        )
+    return out_h, out_w
 
 
 def im2col(input_data: Array, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> Array:
@@ -166,20 +192,8 @@ class Convolution(Layer):
                 "pad": self.pad}  # fmt: skip
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) != 3:
-            raise XpnetValueError(
-                f"Convolution needs images of shape (C, H, W). Received: samples of shape "
-                f"{tuple(in_shape)}; load MNIST with flatten=False."
-            )
-        _, h, w = in_shape
-        out_h = output_size(h, self.size[0], self.stride, self.pad)
-        out_w = output_size(w, self.size[1], self.stride, self.pad)
-        if out_h < 1 or out_w < 1:
-            raise XpnetValueError(
-                f"A {self.size[0]}x{self.size[1]} filter does not fit {h}x{w} images "
-                f"with pad={self.pad}. Received: input shape {tuple(in_shape)}."
-            )
-        return (self.filters, out_h, out_w)
+        return (self.filters, *window_output("Convolution", in_shape, self.size, self.stride,
+                                             self.pad))  # fmt: skip
 
     def workspace(self, in_shape: Shape) -> int:
         """Elements of the im2col rows of one sample (what the portable path also holds)."""

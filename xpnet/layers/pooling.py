@@ -27,9 +27,8 @@ from typing import Any
 from .._typing import Array, Params
 from .._validation import non_negative_int, positive_int
 from ..backend import device, native
-from ..errors import XpnetValueError
 from ._base import Context, Layer, Shape
-from .convolution import col2im, im2col, output_size
+from .convolution import col2im, im2col, window_output
 
 __all__ = ["Pooling"]
 
@@ -59,20 +58,8 @@ class Pooling(Layer):
                 "pad": self.pad}  # fmt: skip
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) != 3:
-            raise XpnetValueError(
-                f"Pooling needs images of shape (C, H, W). Received: samples of shape "
-                f"{tuple(in_shape)}."
-            )
-        c, h, w = in_shape
-        out_h = output_size(h, self.pool_h, self.stride, self.pad)
-        out_w = output_size(w, self.pool_w, self.stride, self.pad)
-        if out_h < 1 or out_w < 1:
-            raise XpnetValueError(
-                f"A {self.pool_h}x{self.pool_w} window does not fit {h}x{w} images. "
-                f"Received: input shape {tuple(in_shape)}."
-            )
-        return (c, out_h, out_w)
+        out = window_output("Pooling", in_shape, (self.pool_h, self.pool_w), self.stride, self.pad)
+        return (in_shape[0], *out)  # checked above: (C, H, W)
 
     def workspace(self, in_shape: Shape) -> int:
         c, out_h, out_w = self.output_shape(in_shape)
